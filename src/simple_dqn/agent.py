@@ -1,0 +1,153 @@
+"""The DQN agent: epsilon-greedy play, filling the replay memory, and training (Mnih et al. 2015)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simple_dqn.deepqnetwork import DeepQNetwork
+from simple_dqn.environment import Environment
+from simple_dqn.replay_memory import ReplayMemory
+from simple_dqn.schedules import linear_decay
+from simple_dqn.state_buffer import StateBuffer
+
+
+class Agent:
+    """Plays the environment, stores transitions and trains the network.
+
+    Args:
+        environment: the game.
+        memory: replay memory the transitions go to.
+        net: the Q-networks.
+        history_length: screens per state.
+        exploration_rate_start, exploration_rate_end, exploration_decay_steps: linear epsilon
+            schedule over total_train_steps (agent steps).
+        exploration_rate_test: epsilon in the test and play phases.
+        train_frequency: train every this many agent steps.
+        train_repeat: minibatches per training.
+        target_steps: copy the online network to the target network every this many train steps
+            (0: never).
+        random_starts: at most this many no-op steps at the start of each episode.
+        rng: numpy Generator for exploration and random starts.
+
+    Attributes:
+        total_train_steps: train-phase steps so far (drives the exploration rate).
+        callback: an object with on_step(action, reward, terminal, exploration_rate), or None.
+    """
+
+    def __init__(self, environment: Environment, memory: ReplayMemory, net: DeepQNetwork | None, *,
+                 history_length: int = 4, exploration_rate_start: float = 1.0,
+                 exploration_rate_end: float = 0.1, exploration_decay_steps: int = 1_000_000,
+                 exploration_rate_test: float = 0.05, train_frequency: int = 4, train_repeat: int = 1,
+                 target_steps: int = 10_000, random_starts: int = 30, total_train_steps: int = 0,
+                 rng: np.random.Generator | None = None):
+        self.env = environment
+        self.mem = memory
+        self.net = net
+        self.num_actions = environment.num_actions
+        self.buf = StateBuffer(history_length=history_length, screen_shape=environment.screen_shape)
+        self.history_length = history_length
+        self.exploration_rate_start = exploration_rate_start
+        self.exploration_rate_end = exploration_rate_end
+        self.exploration_decay_steps = exploration_decay_steps
+        self.exploration_rate_test = exploration_rate_test
+        self.train_frequency = train_frequency
+        self.train_repeat = train_repeat
+        self.target_steps = target_steps
+        self.random_starts = random_starts
+        self.total_train_steps = total_train_steps
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.callback = None
+        self.started = False  # whether the current episode has a state to act on
+
+    def exploration_rate(self) -> float:
+        """Epsilon of the train phase at total_train_steps (linear decay, then held)."""
+        return linear_decay(self.total_train_steps, self.exploration_rate_start,
+                            self.exploration_rate_end, self.exploration_decay_steps)
+
+    def restart_random(self) -> None:
+        """Start an episode with a random number of no-op steps, filling the state buffer.
+
+        As the original: history_length..random_starts no-ops plus one (when random_starts is
+        smaller than history_length: 0..random_starts), so that starts differ and the state
+        holds real screens. These screens go to the state buffer, not to the replay memory.
+        """
+        self.env.restart()
+        self.buf.fill(self.env.get_screen())
+        low = min(self.history_length, self.random_starts)
+        noops = int(self.rng.integers(low, self.random_starts + 1))
+        if self.random_starts >= self.history_length:
+            noops += 1
+        for _ in range(noops):
+            self.env.act(0)
+            if self.env.is_terminal():
+                self.env.restart()
+            self.buf.add(self.env.get_screen())
+        self.started = True
+
+    def choose_action(self, exploration_rate: float) -> int:
+        """Epsilon-greedy action for the current state."""
+        if self.net is None or self.rng.random() < exploration_rate:
+            return int(self.rng.integers(self.num_actions))
+        return int(np.argmax(self.net.predict(self.buf.get_state())[0]))
+
+    def step(self, exploration_rate: float) -> tuple[int, float, np.ndarray, bool]:
+        """Play one agent step; restart with random no-ops after a terminal.
+
+        Returns (action, reward, screen uint8 (H, W), terminal).
+        """
+        action = self.choose_action(exploration_rate)
+        reward = self.env.act(action)
+        screen = self.env.get_screen()
+        terminal = self.env.is_terminal()
+        self.buf.add(screen)
+        if terminal:
+            self.restart_random()
+        if self.callback is not None:
+            self.callback.on_step(action, reward, terminal, exploration_rate)
+        return action, reward, screen, terminal
+
+    def play_random(self, random_steps: int) -> None:
+        """Fill the replay memory with random_steps steps of uniformly random play."""
+        if not self.started:
+            self.restart_random()
+        for _ in range(random_steps):
+            action, reward, screen, terminal = self.step(1.0)
+            self.mem.add(action, reward, screen, terminal)
+
+    def train(self, train_steps: int) -> None:
+        """Play train_steps epsilon-greedy steps, storing them and training every train_frequency.
+
+        Continues the episode left by the previous phase, as the original did.
+        """
+        if not self.started:
+            self.restart_random()
+        for _ in range(train_steps):
+            action, reward, screen, terminal = self.step(self.exploration_rate())
+            self.mem.add(action, reward, screen, terminal)
+            if self.target_steps and self.total_train_steps % self.target_steps == 0:
+                self.net.update_target_network()
+            if (self.total_train_steps % self.train_frequency == 0
+                    and self.mem.count > self.mem.batch_size + self.history_length):
+                for _ in range(self.train_repeat):
+                    minibatch = self.mem.sample()
+                    td_errors = self.net.train(minibatch)
+                    self.mem.update_priorities(minibatch.indexes, td_errors)
+            self.total_train_steps += 1
+
+    def test(self, test_steps: int) -> None:
+        """Play test_steps steps with exploration_rate_test, from a fresh random start."""
+        self.restart_random()
+        for _ in range(test_steps):
+            self.step(self.exploration_rate_test)
+
+    def play(self, num_games: int) -> list[float]:
+        """Play num_games whole games with exploration_rate_test; return each game's score."""
+        scores = []
+        self.restart_random()
+        for _ in range(num_games):
+            score, terminal = 0.0, False
+            while not terminal:
+                _, reward, _, terminal = self.step(self.exploration_rate_test)
+                score += reward
+            scores.append(score)
+        return scores

@@ -1,0 +1,283 @@
+"""The command line: the original simple_dqn's flags, defaults and groups, plus presets.
+
+Values are resolved in this order, each overriding the one before:
+parser defaults < the options stored in the snapshot given by --load_weights < the
+explicitly given --preset < flags given explicitly on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from simple_dqn.errors import UsageError
+
+TRUE_WORDS = ("true", "yes", "1", "y", "t", "on")
+FALSE_WORDS = ("false", "no", "0", "n", "f", "off")
+
+# Each preset is a documented bundle of flags; explicit flags still override it.
+PRESETS: dict[str, dict] = {
+    # The original simple_dqn's defaults.
+    "simple_dqn": {},
+    # Everything DeepMind's Nature DQN used (Mnih et al. 2015 and its released code).
+    "nature": dict(rmsprop_variant="graves", frame_pooling="max", init="fan_in", random_starts=30,
+                   max_episode_frames=18000),
+    # The evaluation recommendations of Machado et al. 2018, "Revisiting the ALE".
+    "machado": dict(repeat_action_probability=0.25, minimal_action_set=False, life_loss_terminal=False),
+}
+
+# Options a snapshot records and --load_weights reuses unless given again (what defines the
+# game, the network and the training); paths, step counts of the current run and display
+# options are not reused.
+REUSED_OPTIONS = (
+    "environment", "frame_skip", "repeat_action_probability", "minimal_action_set", "color_averaging",
+    "frame_pooling", "screen_width", "screen_height", "max_episode_frames", "life_loss_terminal",
+    "replay_size", "history_length", "prioritized_replay", "priority_alpha", "priority_beta_start",
+    "priority_epsilon", "learning_rate", "discount_rate", "batch_size", "optimizer", "decay_rate",
+    "rmsprop_variant", "clip_error", "loss", "min_reward", "max_reward", "batch_norm", "double_q",
+    "dueling", "init", "datatype", "exploration_rate_start", "exploration_rate_end",
+    "exploration_decay_steps", "exploration_rate_test", "train_frequency", "train_repeat",
+    "target_steps", "random_starts", "random_steps", "train_steps", "preset",
+)
+
+
+def str2bool(value: str | bool) -> bool:
+    """Parse a boolean flag value: true/false, yes/no, 1/0 (any case), as the original accepted."""
+    if isinstance(value, bool):
+        return value
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false/yes/no/1/0, got {value!r}")
+
+
+class _FullActionSet(argparse.Action):
+    """--full_action_set [BOOL] is --minimal_action_set false."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.minimal_action_set = not str2bool(True if values is None else values)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _flag(group, name, **kwargs):
+    """A boolean flag that may be given bare (--double_q) or with a value (--double_q false)."""
+    group.add_argument(name, type=str2bool, nargs="?", const=True, metavar="BOOL", **kwargs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, grouped as the original's main.py."""
+    parser = _Parser(prog="simple_dqn", description="Train, test or play a Deep Q-learning agent on an "
+                     "Atari game (ALE), a Gymnasium environment or the built-in catch game.")
+    parser.add_argument("game", nargs="?", help="ROM file (roms/breakout.bin, or a bundled game name), "
+                        "Gymnasium id (ALE/Breakout-v5) or 'catch'. May be left out with --load_weights: "
+                        "the snapshot names its game.")
+
+    env = parser.add_argument_group("Environment")
+    env.add_argument("--environment", choices=["ale", "gym", "catch"], default="ale",
+                     help="Play through ALE, Gymnasium, or the built-in catch game (also inferred "
+                     "from the game name).")
+    env.add_argument("--display_screen", type=str2bool, default=False, help="Display game screen during "
+                     "training and testing.")
+    env.add_argument("--frame_skip", type=int, default=4, help="How many emulator frames to repeat "
+                     "each chosen action.")
+    env.add_argument("--repeat_action_probability", type=float, default=0.0, help="Probability that the "
+                     "previous action is repeated instead of the chosen one, per frame (sticky actions).")
+    env.add_argument("--minimal_action_set", type=str2bool, default=True, help="Use the game's minimal "
+                     "action set.")
+    env.add_argument("--full_action_set", action=_FullActionSet, nargs="?", metavar="BOOL",
+                     help="Use all 18 actions: the same as --minimal_action_set false.")
+    env.add_argument("--color_averaging", type=str2bool, default=True, help="Average each screen with the "
+                     "previous frame (ALE colour averaging); see --frame_pooling.")
+    env.add_argument("--frame_pooling", choices=["average", "max", "none"], default=None,
+                     help="How the last two frames of a step make the screen: average (ALE colour "
+                     "averaging, the original), max (Nature DQN) or none. Default: average when "
+                     "--color_averaging is true, else none.")
+    env.add_argument("--screen_width", type=int, default=84, help="Screen width after resize, in pixels.")
+    env.add_argument("--screen_height", type=int, default=84, help="Screen height after resize, in pixels.")
+    env.add_argument("--max_episode_frames", type=int, default=0, help="End a test or play game after "
+                     "this many emulator frames (0: no cap; 18000 = 5 minutes at 60 Hz, the Nature cap).")
+    env.add_argument("--life_loss_terminal", type=str2bool, default=True, help="In train mode a lost life "
+                     "ends the episode for learning (the original and DeepMind); false as Machado et al.")
+    env.add_argument("--record_screen_path", help="Record game screens under this path.")
+    env.add_argument("--record_sound_filename", help="Record game sound in this file.")
+
+    mem = parser.add_argument_group("Replay memory")
+    mem.add_argument("--replay_size", type=int, default=1_000_000, help="Maximum size of replay memory, "
+                     "in transitions (screens).")
+    mem.add_argument("--history_length", type=int, default=4, help="How many screens form a state.")
+    _flag(mem, "--prioritized_replay", default=False, help="Proportional prioritized replay "
+          "(Schaul et al. 2016).")
+    mem.add_argument("--priority_alpha", type=float, default=0.6, help="Priority exponent alpha.")
+    mem.add_argument("--priority_beta_start", type=float, default=0.4, help="Importance-sampling exponent "
+                     "beta at the start, annealed linearly to 1 over all training steps.")
+    mem.add_argument("--priority_epsilon", type=float, default=1e-6, help="Added to |TD error| so that "
+                     "no transition has zero priority.")
+
+    net = parser.add_argument_group("Deep Q-learning network")
+    net.add_argument("--learning_rate", type=float, default=0.00025, help="Learning rate.")
+    net.add_argument("--discount_rate", type=float, default=0.99, help="Discount rate for future rewards.")
+    net.add_argument("--batch_size", type=int, default=32, help="Minibatch size, in transitions.")
+    net.add_argument("--optimizer", choices=["rmsprop", "adam", "adadelta"], default="rmsprop",
+                     help="Network optimization algorithm.")
+    net.add_argument("--decay_rate", type=float, default=0.95, help="Decay rate for RMSProp and Adadelta.")
+    net.add_argument("--rmsprop_variant", choices=["standard", "graves"], default="standard",
+                     help="standard: neon's RMSProp (the original); graves: DeepMind's centred form "
+                     "(Graves 2013, eq. 40).")
+    net.add_argument("--clip_error", type=float, default=1.0, help="Clip the TD error in the gradient to "
+                     "[-clip_error, clip_error]: the Huber loss with this delta (0: no clipping).")
+    net.add_argument("--loss", choices=["huber", "mse"], default="huber", help="huber (delta = "
+                     "--clip_error; with delta 1 exactly the original's error clipping) or mse.")
+    net.add_argument("--min_reward", type=float, default=-1.0, help="Minimum reward (clip).")
+    net.add_argument("--max_reward", type=float, default=1.0, help="Maximum reward (clip).")
+    net.add_argument("--batch_norm", type=str2bool, default=False, help="Use batch normalization in all "
+                     "hidden layers.")
+    _flag(net, "--double_q", default=False, help="Double Q-learning target (van Hasselt et al. 2016).")
+    _flag(net, "--dueling", default=False, help="Dueling network head (Wang et al. 2016).")
+    net.add_argument("--init", choices=["xavier", "fan_in"], default="xavier", help="Weight initialisation: "
+                     "xavier (the original's neon) or fan_in (DeepMind's Torch default).")
+
+    backend = parser.add_argument_group("Backend")
+    backend.add_argument("--backend", choices=["cpu", "gpu"], default=None, help="Compute on the CPU or "
+                         "a CUDA GPU (default: gpu when CUDA is available, else cpu).")
+    backend.add_argument("--device_id", type=int, default=0, help="GPU device id (GPU backend only).")
+    backend.add_argument("--datatype", choices=["float16", "float32", "float64"], default="float32",
+                         help="Floating point precision of the network.")
+
+    agent = parser.add_argument_group("Agent")
+    agent.add_argument("--exploration_rate_start", type=float, default=1.0, help="Exploration rate at the "
+                       "beginning of decay.")
+    agent.add_argument("--exploration_rate_end", type=float, default=0.1, help="Exploration rate at the end "
+                       "of decay.")
+    agent.add_argument("--exploration_decay_steps", type=float, default=1_000_000, help="How many train "
+                       "steps to decay the exploration rate over.")
+    agent.add_argument("--exploration_rate_test", type=float, default=0.05, help="Exploration rate used "
+                       "during testing and play.")
+    agent.add_argument("--train_frequency", type=int, default=4, help="Train the network every this many "
+                       "agent steps.")
+    agent.add_argument("--train_repeat", type=int, default=1, help="Minibatches to train on each time.")
+    agent.add_argument("--target_steps", type=int, default=10_000, help="Copy the online network to the "
+                       "target network every this many agent steps (0: never).")
+    agent.add_argument("--random_starts", type=int, default=30, help="Play at most this many no-op steps "
+                       "after a restart, for more varied starts.")
+
+    vis = parser.add_argument_group("Visualization")
+    vis.add_argument("--visualization_filters", type=int, default=4, help="Number of filters to visualize "
+                     "from each convolutional layer.")
+    vis.add_argument("--visualization_file", help="Write the layer visualization to this HTML file.")
+
+    main = parser.add_argument_group("Main loop")
+    main.add_argument("--random_steps", type=int, default=50_000, help="Populate replay memory with this "
+                      "many random steps before learning.")
+    main.add_argument("--train_steps", type=int, default=250_000, help="Training steps per epoch.")
+    main.add_argument("--test_steps", type=int, default=125_000, help="Testing steps after each epoch.")
+    main.add_argument("--test_games", type=int, default=0, help="Test by playing exactly this many games "
+                      "instead of --test_steps, and report mean, std, min, max and median score.")
+    main.add_argument("--epochs", type=int, default=200, help="How many epochs to run.")
+    main.add_argument("--start_epoch", type=int, default=0, help="Start from this epoch: sets the exploration "
+                      "rate (start_epoch * train_steps train steps done) and the snapshot names.")
+    main.add_argument("--play_games", type=int, default=0, help="Play this many games and exit (no training "
+                      "or testing).")
+    main.add_argument("--load_weights", help="Load the network from this snapshot.")
+    main.add_argument("--save_weights_prefix", help="Save the network after each epoch to "
+                      "<prefix>_<epoch>.safetensors.")
+    main.add_argument("--csv_file", help="Write training progress to this CSV file.")
+
+    common = parser.add_argument_group("Common")
+    common.add_argument("--preset", choices=sorted(PRESETS), default="simple_dqn", help="A bundle of the "
+                        "options above: simple_dqn (the original's defaults), nature (DeepMind's) or "
+                        "machado (Machado et al. 2018); explicit flags override it.")
+    common.add_argument("--random_seed", type=int, help="Random seed for repeatable experiments.")
+    common.add_argument("--log_level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                        default="INFO", help="Log level.")
+    return parser
+
+
+def explicit_options(argv: list[str]) -> dict:
+    """The options given on the command line, without defaults (argparse errors exit 2)."""
+    parser = build_parser()
+    for action in parser._actions:
+        if action.dest != "help":
+            action.default = argparse.SUPPRESS
+    return vars(parser.parse_args(argv))
+
+
+def parse_arguments(argv: list[str] | None = None, snapshot_options: dict | None = None) -> argparse.Namespace:
+    """Parse and resolve the command line (see the module docstring for the order).
+
+    snapshot_options: the options stored in the --load_weights snapshot, or None.
+
+    Raises:
+        SystemExit(2): unknown flags or values that do not parse.
+        UsageError: values that cannot work (see validate()).
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    explicit = explicit_options(argv)
+    values = vars(args)
+    if snapshot_options:
+        for key in REUSED_OPTIONS:
+            if key in snapshot_options:
+                values[key] = snapshot_options[key]
+    if "preset" in explicit:
+        values.update(PRESETS[explicit["preset"]])
+        values["preset"] = explicit["preset"]
+    elif not snapshot_options:
+        values.update(PRESETS[values["preset"]])
+    values.update(explicit)
+    if values["frame_pooling"] is None:
+        values["frame_pooling"] = "average" if values["color_averaging"] else "none"
+    values["exploration_decay_steps"] = int(values["exploration_decay_steps"])
+    if values["game"] == "catch" or values["environment"] == "catch":
+        values["environment"] = "catch"
+        values["game"] = "catch"
+    validate(args)
+    return args
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Refuse option values that cannot work, with a one-line message naming the fix.
+
+    Raises:
+        UsageError
+    """
+    positive = ("frame_skip", "screen_width", "screen_height", "replay_size", "history_length", "batch_size",
+                "train_frequency", "train_repeat", "epochs", "visualization_filters")
+    for name in positive:
+        if getattr(args, name) <= 0:
+            raise UsageError(f"--{name} must be a positive number, not {getattr(args, name)}")
+    non_negative = ("random_steps", "train_steps", "test_steps", "test_games", "start_epoch", "play_games",
+                    "target_steps", "random_starts", "max_episode_frames", "exploration_decay_steps",
+                    "clip_error", "device_id", "priority_epsilon")
+    for name in non_negative:
+        if getattr(args, name) < 0:
+            raise UsageError(f"--{name} must not be negative, not {getattr(args, name)}")
+    if args.replay_size <= args.batch_size + args.history_length:
+        raise UsageError(f"--replay_size ({args.replay_size}) must be larger than --batch_size + "
+                         f"--history_length ({args.batch_size + args.history_length}); raise --replay_size")
+    for name in ("exploration_rate_start", "exploration_rate_end", "exploration_rate_test",
+                 "repeat_action_probability", "discount_rate", "decay_rate", "priority_alpha",
+                 "priority_beta_start"):
+        value = getattr(args, name)
+        if not 0.0 <= value <= 1.0:
+            raise UsageError(f"--{name} must be between 0 and 1, not {value}")
+    if args.learning_rate <= 0:
+        raise UsageError(f"--learning_rate must be positive, not {args.learning_rate}")
+    if args.min_reward > args.max_reward:
+        raise UsageError(f"--min_reward ({args.min_reward}) is larger than --max_reward ({args.max_reward})")
+    if min(args.screen_width, args.screen_height) < 36:
+        raise UsageError(f"the Nature network needs screens of at least 36x36 pixels, not "
+                         f"{args.screen_height}x{args.screen_width}; raise --screen_width/--screen_height")
+    if args.game is None and not args.load_weights:
+        raise UsageError("no game given; name a ROM (roms/breakout.bin), a Gymnasium id or 'catch', "
+                         "or a snapshot with --load_weights")
+    if args.start_epoch >= args.epochs and not args.play_games:
+        raise UsageError(f"--start_epoch ({args.start_epoch}) is not below --epochs ({args.epochs}): "
+                         "nothing to do; raise --epochs")

@@ -1,0 +1,267 @@
+"""The Nature DQN network, its target network, the TD target and the update step.
+
+Architecture (Mnih et al. 2015, "Human-level control through deep reinforcement learning",
+Methods): 32 8x8 filters stride 4, 64 4x4 stride 2, 64 3x3 stride 1, 512 fully connected,
+one linear output per action, ReLU between. Input: uint8 states scaled to [0, 1] on the device.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from simple_dqn.optimizers import make_optimizer
+from simple_dqn.replay_memory import Minibatch
+
+DTYPES = {"float16": torch.float16, "float32": torch.float32, "float64": torch.float64}
+INITS = ("xavier", "fan_in")
+LOSSES = ("huber", "mse")
+MIN_SCREEN = 36  # smallest screen side the three Nature conv layers accept, in pixels
+
+
+def conv_output_side(side: int) -> int:
+    """Side of the last Nature conv layer's output for an input side in pixels."""
+    for kernel, stride in ((8, 4), (4, 2), (3, 1)):
+        side = (side - kernel) // stride + 1
+    return side
+
+
+class QNetwork(nn.Module):
+    """Nature DQN convolutional network; optionally batch-normalised or dueling.
+
+    Args:
+        num_actions: outputs, one Q-value per action.
+        history_length: input channels (screens per state).
+        screen_shape: (height, width) of a screen, each at least 36 pixels.
+        batch_norm: batch normalisation after each hidden layer (the original's --batch_norm).
+        dueling: value and advantage streams, Q = V + A - mean(A) (Wang et al. 2016, eq. 9).
+
+    forward(states): uint8 or float (B, history_length, H, W) -> Q-values (B, num_actions).
+    """
+
+    def __init__(self, num_actions: int, history_length: int, screen_shape: tuple[int, int],
+                 batch_norm: bool = False, dueling: bool = False):
+        super().__init__()
+        if min(screen_shape) < MIN_SCREEN:
+            raise ValueError(f"the Nature network needs screens of at least {MIN_SCREEN}x{MIN_SCREEN} "
+                             f"pixels, not {screen_shape[0]}x{screen_shape[1]}")
+
+        def hidden(layer: nn.Module, width: int, conv: bool) -> list[nn.Module]:
+            norm = [nn.BatchNorm2d(width) if conv else nn.BatchNorm1d(width)] if batch_norm else []
+            return [layer, *norm, nn.ReLU()]
+
+        flat = 64 * conv_output_side(screen_shape[0]) * conv_output_side(screen_shape[1])
+        self.features = nn.Sequential(
+            *hidden(nn.Conv2d(history_length, 32, 8, stride=4), 32, True),
+            *hidden(nn.Conv2d(32, 64, 4, stride=2), 64, True),
+            *hidden(nn.Conv2d(64, 64, 3, stride=1), 64, True),
+            nn.Flatten(),
+        )
+        self.dueling = dueling
+        if dueling:
+            self.value = nn.Sequential(*hidden(nn.Linear(flat, 512), 512, False), nn.Linear(512, 1))
+            self.advantage = nn.Sequential(*hidden(nn.Linear(flat, 512), 512, False), nn.Linear(512, num_actions))
+        else:
+            self.head = nn.Sequential(*hidden(nn.Linear(flat, 512), 512, False), nn.Linear(512, num_actions))
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        dtype = next(self.parameters()).dtype
+        x = self.features(states.to(dtype) * (1.0 / 255.0))
+        if not self.dueling:
+            return self.head(x)
+        advantage = self.advantage(x)
+        return self.value(x) + advantage - advantage.mean(dim=1, keepdim=True)
+
+
+def init_weights(network: nn.Module, scheme: str) -> None:
+    """Initialise conv and linear layers in place.
+
+    "xavier": the original's neon Xavier, uniform in +-sqrt(3 / fan_in) for weights, zero biases
+    (neon's layers had no biases). "fan_in": DeepMind's Torch7 default, uniform in
+    +-1 / sqrt(fan_in) for weights and biases.
+
+    Raises:
+        ValueError: unknown scheme.
+    """
+    if scheme not in INITS:
+        raise ValueError(f"unknown init {scheme!r}")
+    for module in network.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            fan_in = module.weight[0].numel()
+            bound = math.sqrt(3.0 / fan_in) if scheme == "xavier" else 1.0 / math.sqrt(fan_in)
+            with torch.no_grad():
+                module.weight.uniform_(-bound, bound)
+                if scheme == "xavier":
+                    module.bias.zero_()
+                else:
+                    module.bias.uniform_(-bound, bound)
+
+
+def td_targets(rewards: torch.Tensor, terminals: torch.Tensor, next_q_target: torch.Tensor,
+               discount_rate: float, next_q_online: torch.Tensor | None = None) -> torch.Tensor:
+    """TD targets r + discount * Q_target(s', a*) (just r where s' is terminal).
+
+    a* = argmax_a' Q_target(s', a') (Mnih et al. 2015, eq. 3), or with next_q_online given,
+    argmax_a' Q_online(s', a') (double Q-learning, van Hasselt et al. 2016, eq. 4).
+
+    Shapes: rewards, terminals (B,); next_q_* (B, num_actions). Returns (B,).
+    """
+    if next_q_online is None:
+        best = next_q_target.max(dim=1).values
+    else:
+        best = next_q_target.gather(1, next_q_online.argmax(dim=1, keepdim=True)).squeeze(1)
+    return rewards + discount_rate * (~terminals).to(best.dtype) * best
+
+
+def td_loss(q_taken: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor,
+            loss: str, clip_error: float) -> torch.Tensor:
+    """Mean over the minibatch of weights * loss(Q(s, a) - TD target).
+
+    "huber" with delta = clip_error: its gradient is the TD error clipped to
+    [-clip_error, clip_error], exactly the original's error clipping; clip_error 0 turns
+    clipping off. "mse": 0.5 * error^2, never clipped.
+    """
+    if loss == "huber" and clip_error > 0:
+        per_sample = F.huber_loss(q_taken, targets, reduction="none", delta=clip_error)
+    else:
+        per_sample = 0.5 * (q_taken - targets) ** 2
+    return (per_sample * weights).mean()
+
+
+class DeepQNetwork:
+    """Online and target Q-networks with the DQN update.
+
+    Args:
+        num_actions, history_length, screen_shape: network input and output sizes.
+        device: torch device ("cpu", "cuda:0").
+        datatype: parameter dtype name: float16, float32 or float64.
+        learning_rate, decay_rate, optimizer, rmsprop_variant: the optimizer (optimizers.py).
+        discount_rate: gamma of the TD target.
+        clip_error: Huber delta (gradient clip of the TD error); 0 for none.
+        min_reward, max_reward: rewards are clipped to this range in the TD target.
+        batch_norm, dueling: network variants.
+        double_q: double Q-learning TD target.
+        init: "xavier" or "fan_in" (see init_weights).
+        loss: "huber" or "mse".
+        batch_size: minibatch size (scales the Graves optimizer's gradient).
+
+    Attributes:
+        train_iterations: number of weight updates done (the CSV's weight_updates).
+    """
+
+    def __init__(self, *, num_actions: int, history_length: int, screen_shape: tuple[int, int],
+                 device: str = "cpu", datatype: str = "float32", learning_rate: float = 0.00025,
+                 discount_rate: float = 0.99, optimizer: str = "rmsprop", decay_rate: float = 0.95,
+                 clip_error: float = 1.0, min_reward: float = -1.0, max_reward: float = 1.0,
+                 batch_norm: bool = False, dueling: bool = False, double_q: bool = False,
+                 init: str = "xavier", loss: str = "huber", rmsprop_variant: str = "standard",
+                 batch_size: int = 32):
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}")
+        self.num_actions = num_actions
+        self.device = torch.device(device)
+        self.dtype = DTYPES[datatype]
+        self.discount_rate = discount_rate
+        self.clip_error = clip_error
+        self.min_reward, self.max_reward = min_reward, max_reward
+        self.double_q = double_q
+        self.loss = loss
+        self.architecture = dict(num_actions=num_actions, history_length=history_length,
+                                 screen_shape=tuple(screen_shape), batch_norm=batch_norm, dueling=dueling)
+        self.online = QNetwork(**self.architecture)
+        init_weights(self.online, init)
+        self.online.to(device=self.device, dtype=self.dtype)
+        self.target = QNetwork(**self.architecture).to(device=self.device, dtype=self.dtype)
+        self.target.requires_grad_(False)
+        self.update_target_network()
+        self.optimizer = make_optimizer(optimizer, self.online.parameters(), learning_rate=learning_rate,
+                                        decay_rate=decay_rate, rmsprop_variant=rmsprop_variant,
+                                        batch_size=batch_size)
+        self.train_iterations = 0
+        # Summed on the device so that an update needs no host synchronisation.
+        self._cost_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        self._cost_count = 0
+
+    def update_target_network(self) -> None:
+        """Copy the online network's weights to the target network."""
+        self.target.load_state_dict(self.online.state_dict())
+        self.target.eval()
+
+    def _to_device(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device, non_blocking=True)
+
+    @torch.inference_mode()
+    def predict(self, states: np.ndarray) -> np.ndarray:
+        """Q-values of any number of states.
+
+        states: uint8 (B, history_length, H, W). Returns float32 (B, num_actions).
+        """
+        self.online.eval()
+        q = self.online(self._to_device(states))
+        return q.float().cpu().numpy()
+
+    def train(self, minibatch: Minibatch) -> torch.Tensor:
+        """One gradient step on a minibatch; returns the per-sample TD errors (B,) on the device.
+
+        The TD target uses rewards clipped to [min_reward, max_reward] and the target network
+        (Mnih et al. 2015, Algorithm 1).
+        """
+        states = self._to_device(minibatch.states)
+        actions = self._to_device(minibatch.actions)
+        rewards = self._to_device(minibatch.rewards).to(self.dtype).clamp_(self.min_reward, self.max_reward)
+        terminals = self._to_device(minibatch.terminals)
+        weights = self._to_device(minibatch.weights).to(self.dtype)
+        prestates, poststates = states[:, :-1], states[:, 1:]
+        with torch.no_grad():
+            next_q_target = self.target(poststates)
+            next_q_online = None
+            if self.double_q:
+                self.online.eval()
+                next_q_online = self.online(poststates)
+            targets = td_targets(rewards, terminals, next_q_target, self.discount_rate, next_q_online)
+        self.online.train()
+        q_taken = self.online(prestates).gather(1, actions[:, None]).squeeze(1)
+        cost = td_loss(q_taken, targets, weights, self.loss, self.clip_error)
+        self.optimizer.zero_grad(set_to_none=True)
+        cost.backward()
+        self.optimizer.step()
+        self.train_iterations += 1
+        self._cost_sum += cost.detach()
+        self._cost_count += 1
+        return (targets - q_taken).detach()
+
+    def take_mean_cost(self) -> float:
+        """Mean training cost since the last call (0 when there was no update); resets the sum."""
+        if self._cost_count == 0:
+            return 0.0
+        mean = float(self._cost_sum) / self._cost_count
+        self._cost_sum.zero_()
+        self._cost_count = 0
+        return mean
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """The online network's parameters and buffers, on the CPU, float32."""
+        return {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).contiguous()
+                for k, v in self.online.state_dict().items()}
+
+    def load_weights(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Load online weights (as from weights()) and copy them to the target network.
+
+        Raises:
+            ValueError: names or shapes do not match this network.
+        """
+        own = self.online.state_dict()
+        if set(own) != set(tensors):
+            missing = sorted(set(own) - set(tensors))
+            extra = sorted(set(tensors) - set(own))
+            raise ValueError(f"the weights do not fit this network (missing {missing[:3]}, unexpected {extra[:3]})")
+        for name, value in tensors.items():
+            if tuple(value.shape) != tuple(own[name].shape):
+                raise ValueError(f"weight {name} has shape {tuple(value.shape)}, the network needs "
+                                 f"{tuple(own[name].shape)}")
+        self.online.load_state_dict({k: v.to(own[k].dtype) for k, v in tensors.items()})
+        self.update_target_network()

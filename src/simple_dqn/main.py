@@ -1,0 +1,235 @@
+"""main: parse the command line, wire the components and run the experiment protocol.
+
+Protocol (as the original): a random phase fills the replay memory (epoch 0), then each
+epoch trains for train_steps, saves a snapshot and tests for test_steps. --play_games N
+only plays N games. Only this module sees the parsed arguments.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import sys
+
+import numpy as np
+
+from simple_dqn.errors import UsageError
+
+logger = logging.getLogger("simple_dqn")
+
+
+def make_environment(args):
+    """The environment named by args.game / args.environment (see environment.py)."""
+    from simple_dqn.environment import ALEEnvironment, GymEnvironment
+
+    screen_shape = (args.screen_height, args.screen_width)
+    if args.environment == "catch":
+        from simple_dqn.catch import CatchEnvironment
+
+        return CatchEnvironment(screen_shape=screen_shape, random_seed=args.random_seed,
+                                life_loss_terminal=args.life_loss_terminal)
+    looks_like_gym_id = not os.path.exists(args.game) and re.search(r"-v\d+$", args.game)
+    if args.environment == "gym" or looks_like_gym_id:
+        kwargs = {}
+        if args.game.startswith("ALE/") or "NoFrameskip" in args.game:
+            kwargs = dict(repeat_action_probability=args.repeat_action_probability)
+        return GymEnvironment(args.game, screen_shape=screen_shape, random_seed=args.random_seed,
+                              life_loss_terminal=args.life_loss_terminal,
+                              max_episode_frames=args.max_episode_frames, **kwargs)
+    return ALEEnvironment(args.game, frame_skip=args.frame_skip,
+                          repeat_action_probability=args.repeat_action_probability,
+                          minimal_action_set=args.minimal_action_set, frame_pooling=args.frame_pooling,
+                          screen_shape=screen_shape, max_episode_frames=args.max_episode_frames,
+                          life_loss_terminal=args.life_loss_terminal, random_seed=args.random_seed,
+                          display_screen=args.display_screen, record_screen_path=args.record_screen_path,
+                          record_sound_filename=args.record_sound_filename)
+
+
+def choose_device(args) -> str:
+    """torch device for --backend/--device_id; default gpu when CUDA is available.
+
+    Raises:
+        UsageError: --backend gpu on a machine without CUDA, or a device id that does not exist.
+    """
+    import torch
+
+    cuda = torch.cuda.is_available()
+    backend = args.backend or ("gpu" if cuda else "cpu")
+    args.backend = backend
+    if backend == "cpu":
+        return "cpu"
+    if not cuda:
+        raise UsageError("--backend gpu needs CUDA, which this machine does not have; use --backend cpu")
+    if args.device_id >= torch.cuda.device_count():
+        raise UsageError(f"--device_id {args.device_id} does not exist: this machine has "
+                         f"{torch.cuda.device_count()} GPU(s)")
+    return f"cuda:{args.device_id}"
+
+
+def make_memory(args, screen_shape, rng):
+    """Uniform or prioritized replay memory, as the options say."""
+    from simple_dqn.replay_memory import ReplayMemory
+
+    kwargs = dict(size=args.replay_size, history_length=args.history_length, screen_shape=screen_shape,
+                  batch_size=args.batch_size, rng=rng)
+    if not args.prioritized_replay:
+        return ReplayMemory(**kwargs)
+    from simple_dqn.prioritized_replay import PrioritizedReplayMemory
+
+    return PrioritizedReplayMemory(alpha=args.priority_alpha, beta_start=args.priority_beta_start,
+                                   beta_steps=args.epochs * args.train_steps, epsilon=args.priority_epsilon,
+                                   **kwargs)
+
+
+def run(args, snapshot) -> int:
+    """Build the components and run the phases. Returns the exit status."""
+    import torch
+
+    from simple_dqn.agent import Agent
+    from simple_dqn.deepqnetwork import DeepQNetwork
+    from simple_dqn.evaluation import format_summary, summarize, write_games_csv
+    from simple_dqn.snapshot import check_compatible, save_snapshot
+    from simple_dqn.statistics import Statistics
+
+    if args.random_seed is not None:
+        random.seed(args.random_seed)
+        np.random.seed(args.random_seed % 2**32)
+        torch.manual_seed(args.random_seed)
+    rng = np.random.default_rng(args.random_seed)
+    device = choose_device(args)
+    if args.save_weights_prefix:
+        from simple_dqn.atomic import ensure_writable_dir
+
+        ensure_writable_dir(args.save_weights_prefix)
+
+    env = make_environment(args)
+    if snapshot is not None:
+        check_compatible(snapshot, game=env.name, num_actions=env.num_actions, screen_shape=env.screen_shape,
+                         history_length=args.history_length)
+    mem = make_memory(args, env.screen_shape, rng)
+    net = DeepQNetwork(num_actions=env.num_actions, history_length=args.history_length,
+                       screen_shape=env.screen_shape, device=device, datatype=args.datatype,
+                       learning_rate=args.learning_rate, discount_rate=args.discount_rate,
+                       optimizer=args.optimizer, decay_rate=args.decay_rate, clip_error=args.clip_error,
+                       min_reward=args.min_reward, max_reward=args.max_reward, batch_norm=args.batch_norm,
+                       dueling=args.dueling, double_q=args.double_q, init=args.init, loss=args.loss,
+                       rmsprop_variant=args.rmsprop_variant, batch_size=args.batch_size)
+    if snapshot is not None:
+        logger.info("Loading weights from %s", snapshot.path)
+        try:
+            net.load_weights(snapshot.tensors)
+        except ValueError as e:
+            raise UsageError(f"snapshot {snapshot.path!r} does not fit this network: {e}") from None
+    agent = Agent(env, mem, net, history_length=args.history_length,
+                  exploration_rate_start=args.exploration_rate_start,
+                  exploration_rate_end=args.exploration_rate_end,
+                  exploration_decay_steps=args.exploration_decay_steps,
+                  exploration_rate_test=args.exploration_rate_test, train_frequency=args.train_frequency,
+                  train_repeat=args.train_repeat, target_steps=args.target_steps,
+                  random_starts=args.random_starts, total_train_steps=args.start_epoch * args.train_steps,
+                  rng=rng)
+    resuming = args.start_epoch > 0 and args.train_steps > 0
+    stats = Statistics(args.csv_file, append_after_epoch=args.start_epoch if resuming else None)
+    agent.callback = stats
+
+    def write_row(epoch: int, phase: str) -> None:
+        stats.write(epoch, phase, total_train_steps=agent.total_train_steps, memory=mem, net=net)
+
+    def evaluate(epoch: int) -> None:
+        scores = agent.play(args.test_games)
+        summary = summarize(scores)
+        print(f"epoch {epoch} test over {args.test_games} games: {format_summary(summary)}", flush=True)
+        if args.csv_file:
+            path = re.sub(r"\.csv$", "", args.csv_file) + "_games.csv"
+            write_games_csv(path, epoch, scores)
+            logger.info("Per-game scores written to %s", path)
+
+    try:
+        if args.play_games:
+            logger.info("Playing for %d game(s)", args.play_games)
+            env.set_mode("test")
+            stats.reset("play")
+            scores = agent.play(args.play_games)
+            write_row(0, "play")
+            print(f"played {len(scores)} game(s): {format_summary(summarize(scores))}", flush=True)
+            return 0
+
+        if args.random_steps:
+            logger.info("Populating replay memory with %d random moves", args.random_steps)
+            env.set_mode("train")
+            stats.reset("random", args.random_steps)
+            agent.play_random(args.random_steps)
+            write_row(0, "random")
+
+        for epoch in range(args.start_epoch, args.epochs):
+            logger.info("Epoch #%d", epoch + 1)
+            if args.train_steps:
+                logger.info(" Training for %d steps", args.train_steps)
+                env.set_mode("train")
+                stats.reset("train", args.train_steps)
+                agent.train(args.train_steps)
+                write_row(epoch + 1, "train")
+                if args.save_weights_prefix:
+                    path = f"{args.save_weights_prefix}_{epoch + 1}.safetensors"
+                    logger.info("Saving weights to %s", path)
+                    save_snapshot(path, net.weights(), game=env.name, environment=args.environment,
+                                  epoch=epoch + 1, total_train_steps=agent.total_train_steps,
+                                  action_set=env.action_set, screen_shape=env.screen_shape,
+                                  history_length=args.history_length, architecture=dict(
+                                      batch_norm=args.batch_norm, dueling=args.dueling),
+                                  options=snapshot_options(args))
+            if args.test_games:
+                logger.info(" Testing for %d games", args.test_games)
+                env.set_mode("test")
+                stats.reset("test", None)
+                evaluate(epoch + 1)
+                write_row(epoch + 1, "test")
+            elif args.test_steps:
+                logger.info(" Testing for %d steps", args.test_steps)
+                env.set_mode("test")
+                stats.reset("test", args.test_steps)
+                agent.test(args.test_steps)
+                write_row(epoch + 1, "test")
+    finally:
+        stats.close()
+        env.close()
+    logger.info("All done")
+    return 0
+
+
+def snapshot_options(args) -> dict:
+    """The options a snapshot records: everything JSON can hold, paths and display flags included."""
+    return {k: v for k, v in vars(args).items() if isinstance(v, (bool, int, float, str, type(None)))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (2 on bad input, 130 on Ctrl-C)."""
+    from simple_dqn.arguments import explicit_options, parse_arguments
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        snapshot = None
+        load_weights = explicit_options(argv).get("load_weights")
+        if load_weights:
+            from simple_dqn.snapshot import load_snapshot
+
+            snapshot = load_snapshot(load_weights)
+        args = parse_arguments(argv, snapshot.options if snapshot else None)
+        if snapshot is not None and args.game is None:
+            args.game = snapshot.options.get("game") or snapshot.game
+        logging.basicConfig(format="%(asctime)s %(message)s", level=getattr(logging, args.log_level),
+                            force=True)
+        return run(args, snapshot)
+    except UsageError as e:
+        print(f"simple_dqn: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("simple_dqn: interrupted; the results CSV and the snapshots written so far are whole",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

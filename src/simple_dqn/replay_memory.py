@@ -1,0 +1,182 @@
+"""Replay memory: a preallocated uint8 ring of screens, each screen stored once.
+
+Row i holds the transition that ended in screen i: the action taken, the reward received,
+the screen that followed and whether it was terminal. A state is history_length
+consecutive screens, so transition i is
+
+    prestate  = screens[i - history_length     .. i - 1]
+    poststate = screens[i - history_length + 1 .. i    ]
+    action, reward, terminal = actions[i], rewards[i], terminals[i]
+
+Index diagram for history_length = 4 (one row of history_length + 1 screens is gathered,
+the prestate and the poststate are two overlapping views of it)::
+
+    rows        i-4  i-3  i-2  i-1   i
+    prestate    [----------------]
+    poststate        [----------------]
+
+An index i is rejected when
+  * i < history_length (its history would run off the start of the array),
+  * the write pointer falls inside rows i-history_length+1 .. i (once the ring is full,
+    rows current-1 and current are the newest and the oldest screen: not one episode), or
+  * terminals[i-history_length .. i-1] has a True: an episode ended inside the prestate,
+    so the state would mix two episodes. terminals[i] itself may be True (a terminal
+    poststate is how the TD target learns that the episode ended).
+
+Memory: size * (H * W + 1 + 4 + 1) bytes; 1,000,000 screens of 84x84 take 7.06e9 bytes
+(6.58 GiB), as the original's 6.57 GB.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+MAX_SAMPLING_ROUNDS = 100  # bound on the rejection-sampling rounds of one minibatch
+
+
+class Minibatch(NamedTuple):
+    """A minibatch of transitions; all arrays share the first dimension batch_size.
+
+    states: uint8 (batch_size, history_length + 1, H, W), screens i-history_length .. i.
+    prestates: uint8 view states[:, :-1]; poststates: uint8 view states[:, 1:].
+    actions: int64 (batch_size,); rewards: float32 raw game rewards (clipped by the network);
+    terminals: bool (batch_size,), True when the poststate is terminal;
+    indexes: int64 memory rows of the transitions; weights: float32 importance-sampling
+    weights (all 1 without prioritized replay).
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    terminals: np.ndarray
+    indexes: np.ndarray
+    weights: np.ndarray
+
+    @property
+    def prestates(self) -> np.ndarray:
+        return self.states[:, :-1]
+
+    @property
+    def poststates(self) -> np.ndarray:
+        return self.states[:, 1:]
+
+
+class ReplayMemory:
+    """Fixed-size ring buffer of transitions, sampled uniformly.
+
+    Args:
+        size: capacity in transitions (= screens).
+        history_length: screens per state.
+        screen_shape: (height, width) of a screen.
+        batch_size: transitions per minibatch.
+        rng: numpy Generator used for sampling (seed it for reproducible runs).
+
+    Raises:
+        ValueError: size not larger than batch_size + history_length, or a non-positive size.
+    """
+
+    def __init__(self, *, size: int, history_length: int, screen_shape: tuple[int, int],
+                 batch_size: int, rng: np.random.Generator | None = None):
+        if min(size, history_length, batch_size, *screen_shape) <= 0:
+            raise ValueError("replay memory sizes must be positive")
+        if size <= batch_size + history_length:
+            raise ValueError(f"replay_size ({size}) must be larger than batch_size + history_length "
+                             f"({batch_size + history_length})")
+        self.size = size
+        self.history_length = history_length
+        self.screen_shape = tuple(screen_shape)
+        self.batch_size = batch_size
+        self.rng = rng if rng is not None else np.random.default_rng()
+        # np.empty does not touch the pages: resident memory grows as the ring fills.
+        self.screens = np.empty((size, *self.screen_shape), dtype=np.uint8)
+        self.actions = np.empty(size, dtype=np.uint8)
+        self.rewards = np.empty(size, dtype=np.float32)
+        self.terminals = np.empty(size, dtype=np.bool_)
+        self.count = 0  # rows filled so far, at most size
+        self.current = 0  # the row the next add() writes
+        self._offsets = np.arange(-history_length, 1)
+        self._states = np.empty((batch_size, history_length + 1, *self.screen_shape), dtype=np.uint8)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the memory's arrays when full."""
+        return self.screens.nbytes + self.actions.nbytes + self.rewards.nbytes + self.terminals.nbytes
+
+    def add(self, action: int, reward: float, screen: np.ndarray, terminal: bool) -> None:
+        """Store one transition: the action taken, the reward, the screen that followed, terminal.
+
+        screen: uint8 (H, W). Overwrites the oldest transition once the memory is full.
+        """
+        self.actions[self.current] = action
+        self.rewards[self.current] = reward
+        self.screens[self.current] = screen
+        self.terminals[self.current] = terminal
+        self.count = max(self.count, self.current + 1)
+        self.current = (self.current + 1) % self.size
+
+    def get_state(self, index: int) -> np.ndarray:
+        """The state ending at screen ``index``: uint8 (history_length, H, W).
+
+        Slicing when the history does not wrap around the ring, an index list when it does.
+        """
+        index %= self.count
+        if index >= self.history_length - 1:
+            return self.screens[index - self.history_length + 1:index + 1]
+        rows = [(index - i) % self.count for i in reversed(range(self.history_length))]
+        return self.screens[rows]
+
+    def valid_indexes(self, indexes: np.ndarray) -> np.ndarray:
+        """Boolean mask: which transition indexes may be sampled (see the module docstring)."""
+        indexes = np.asarray(indexes)
+        ok = (indexes >= self.history_length) & (indexes < self.count)
+        straddles = (indexes >= self.current) & (indexes - self.history_length < self.current)
+        ok &= ~straddles
+        rows = np.clip(indexes, self.history_length, None)[:, None] + self._offsets[:-1]
+        ok &= ~self.terminals[np.minimum(rows, self.size - 1)].any(axis=1)
+        return ok
+
+    def sample_indexes(self, n: int) -> np.ndarray:
+        """Draw ``n`` valid transition indexes uniformly (vectorised rejection sampling).
+
+        Raises:
+            RuntimeError: no valid index found in MAX_SAMPLING_ROUNDS rounds (memory too empty).
+        """
+        if self.count <= self.history_length:
+            raise RuntimeError(f"replay memory holds {self.count} transitions; "
+                               f"it needs more than history_length={self.history_length} to sample")
+        out = np.empty(n, dtype=np.int64)
+        filled = 0
+        for _ in range(MAX_SAMPLING_ROUNDS):
+            need = n - filled
+            candidates = self.rng.integers(self.history_length, self.count, size=2 * need + 8)
+            good = candidates[self.valid_indexes(candidates)][:need]
+            out[filled:filled + len(good)] = good
+            filled += len(good)
+            if filled == n:
+                return out
+        raise RuntimeError("could not sample a minibatch of valid transitions from the replay memory: "
+                           "nearly every stored state crosses an episode end; play more random_steps")
+
+    def gather(self, indexes: np.ndarray, weights: np.ndarray | None = None) -> Minibatch:
+        """Assemble the minibatch of ``indexes`` with one vectorised gather of screens.
+
+        The returned states array is reused by the next call: copy it to keep it.
+        """
+        indexes = np.asarray(indexes, dtype=np.int64)
+        states = self._states if len(indexes) == self.batch_size else \
+            np.empty((len(indexes), self.history_length + 1, *self.screen_shape), dtype=np.uint8)
+        # Sampled indexes are >= history_length, so the rows never wrap around the ring.
+        np.take(self.screens, indexes[:, None] + self._offsets, axis=0, out=states)
+        if weights is None:
+            weights = np.ones(len(indexes), dtype=np.float32)
+        return Minibatch(states, self.actions[indexes].astype(np.int64), self.rewards[indexes],
+                         self.terminals[indexes], indexes, weights)
+
+    def sample(self) -> Minibatch:
+        """A minibatch of batch_size uniformly sampled valid transitions."""
+        return self.gather(self.sample_indexes(self.batch_size))
+
+    def update_priorities(self, indexes: np.ndarray, td_errors: np.ndarray) -> None:
+        """No-op for uniform replay; prioritized replay overrides it."""

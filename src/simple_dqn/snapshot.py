@@ -1,0 +1,167 @@
+"""Snapshot files: the online network's weights in safetensors, described by its metadata.
+
+A snapshot ``<save_weights_prefix>_<epoch>.safetensors`` holds float32 tensors (the online
+network's state_dict) and string metadata: the format and its version, the game, the
+environment kind, the epoch, total_train_steps, the action set, the screen size, the
+history length, the architecture and the options the run used. safetensors files are data:
+loading one never executes code from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+
+import torch
+
+from simple_dqn import __version__
+from simple_dqn.atomic import atomic_path
+from simple_dqn.errors import UsageError
+
+FORMAT = "simple_dqn.snapshot"
+FORMAT_VERSION = "1"
+SNAPSHOT_SUFFIX = ".safetensors"
+_EPOCH_RE = re.compile(r"^(?P<prefix>.+)_(?P<epoch>\d+)$")
+
+
+@dataclass
+class Snapshot:
+    """A loaded snapshot: tensors (name -> float32 CPU tensor) and its parsed metadata."""
+
+    path: str
+    tensors: dict[str, torch.Tensor]
+    game: str
+    environment: str
+    epoch: int
+    total_train_steps: int
+    action_set: list[int]
+    screen_shape: tuple[int, int]
+    history_length: int
+    architecture: dict
+    options: dict
+
+    @property
+    def num_actions(self) -> int:
+        return len(self.action_set)
+
+
+def split_snapshot_name(path: str) -> tuple[str, int]:
+    """``snapshots/space_invaders_126.safetensors`` -> (``space_invaders``, 126).
+
+    The prefix is everything before the last ``_<epoch>`` (the original broke on
+    ``space_invaders_126``).
+
+    Raises:
+        UsageError: the name does not end in ``_<epoch>.safetensors``.
+    """
+    base = os.path.basename(path)
+    if base.endswith(SNAPSHOT_SUFFIX):
+        base = base[:-len(SNAPSHOT_SUFFIX)]
+    match = _EPOCH_RE.match(base)
+    if not match:
+        raise UsageError(f"snapshot name {os.path.basename(path)!r} does not end in _<epoch>.safetensors; "
+                         "rename it like breakout_12.safetensors")
+    return match["prefix"], int(match["epoch"])
+
+
+def save_snapshot(path: str, tensors: dict[str, torch.Tensor], *, game: str, environment: str, epoch: int,
+                  total_train_steps: int, action_set: list[int], screen_shape: tuple[int, int],
+                  history_length: int, architecture: dict, options: dict) -> None:
+    """Write a snapshot atomically (temporary file, then rename).
+
+    Raises:
+        UsageError: the folder cannot be written.
+    """
+    from safetensors.torch import save_file
+
+    metadata = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "simple_dqn_version": __version__,
+        "game": game, "environment": environment, "epoch": str(epoch),
+        "total_train_steps": str(total_train_steps), "action_set": json.dumps(list(action_set)),
+        "screen_height": str(screen_shape[0]), "screen_width": str(screen_shape[1]),
+        "history_length": str(history_length), "architecture": json.dumps(architecture),
+        "options": json.dumps(options, sort_keys=True),
+    }
+    with atomic_path(path) as tmp:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, tmp, metadata=metadata)
+
+
+def read_metadata(path: str) -> dict[str, str]:
+    """The raw metadata of a snapshot file, checked to be a simple_dqn snapshot.
+
+    Raises:
+        UsageError: missing, unreadable, truncated or not a simple_dqn snapshot.
+    """
+    from safetensors import safe_open
+
+    if not os.path.isfile(path):
+        raise UsageError(f"snapshot {path!r} does not exist; give the path of a .safetensors file "
+                         "written by train.sh (see snapshots/)")
+    try:
+        with safe_open(path, framework="pt") as f:
+            metadata = f.metadata() or {}
+    except Exception as e:  # safetensors raises several types for damaged files
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UsageError(f"{path!r} is not a readable snapshot ({reason}); it may be truncated or "
+                         "another kind of file: use a .safetensors snapshot written by train.sh") from None
+    if metadata.get("format") != FORMAT:
+        raise UsageError(f"{path!r} is a safetensors file but not a simple_dqn snapshot (no simple_dqn "
+                         "metadata); use a snapshot written by train.sh")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise UsageError(f"{path!r} is a snapshot of format version {metadata.get('format_version')!r}, "
+                         f"this simple_dqn reads version {FORMAT_VERSION}; use the simple_dqn that wrote it")
+    return metadata
+
+
+def load_snapshot(path: str) -> Snapshot:
+    """Read and check a snapshot.
+
+    Raises:
+        UsageError: missing, damaged, not a snapshot, or inconsistent metadata.
+    """
+    from safetensors.torch import load_file
+
+    metadata = read_metadata(path)
+    try:
+        tensors = load_file(path)
+        snapshot = Snapshot(
+            path=path, tensors=tensors, game=metadata["game"], environment=metadata["environment"],
+            epoch=int(metadata["epoch"]), total_train_steps=int(metadata["total_train_steps"]),
+            action_set=[int(a) for a in json.loads(metadata["action_set"])],
+            screen_shape=(int(metadata["screen_height"]), int(metadata["screen_width"])),
+            history_length=int(metadata["history_length"]),
+            architecture=dict(json.loads(metadata["architecture"])),
+            options=dict(json.loads(metadata["options"])),
+        )
+    except Exception as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UsageError(f"snapshot {path!r} is damaged ({type(e).__name__}: {reason}); "
+                         "use another snapshot") from None
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise UsageError(f"snapshot {path!r} holds non-finite values in {name}; use another snapshot")
+    return snapshot
+
+
+def check_compatible(snapshot: Snapshot, *, game: str, num_actions: int, screen_shape: tuple[int, int],
+                     history_length: int) -> None:
+    """Refuse a snapshot made for another game, action set, screen size or history length.
+
+    Raises:
+        UsageError: naming what differs.
+    """
+    problems = []
+    if snapshot.game != game:
+        problems.append(f"game {snapshot.game!r}, not {game!r}")
+    if snapshot.num_actions != num_actions:
+        problems.append(f"{snapshot.num_actions} actions, not {num_actions}")
+    if tuple(snapshot.screen_shape) != tuple(screen_shape):
+        problems.append(f"{snapshot.screen_shape[0]}x{snapshot.screen_shape[1]} screens, "
+                        f"not {screen_shape[0]}x{screen_shape[1]}")
+    if snapshot.history_length != history_length:
+        problems.append(f"history_length {snapshot.history_length}, not {history_length}")
+    if problems:
+        raise UsageError(f"snapshot {snapshot.path!r} was made for {'; '.join(problems)}; "
+                         "use a snapshot of this game and these settings")

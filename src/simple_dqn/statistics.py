@@ -1,0 +1,186 @@
+"""Per-phase statistics: the original's 16-column CSV, log lines and a progress bar.
+
+Columns (defined once here; plot.py imports them):
+  epoch                  0 for the random phase and play, then 1, 2, ...
+  phase                  random, train, test or play
+  steps                  agent steps played in the phase
+  nr_games               episodes that ended in the phase (train: a lost life ends one);
+                         1 when none ended, with the unfinished episode's reward
+  average_reward         mean reward of those episodes (raw game score, not clipped)
+  min_game_reward, max_game_reward
+  last_exploration_rate  epsilon of the phase's last step
+  total_train_steps      train steps since the start of training (drives epsilon)
+  replay_memory_count    transitions in the replay memory
+  meanq                  mean over a fixed validation minibatch (drawn once) of max_a Q(s, a)
+  meancost               mean training loss of the phase's weight updates (0 without updates)
+  weight_updates         weight updates since the start of training
+  total_time             seconds since the statistics were created (wall clock)
+  epoch_time             seconds the phase took (wall clock)
+  steps_per_second       steps / epoch_time
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+from simple_dqn.atomic import write_text_atomic
+from simple_dqn.errors import UsageError
+
+logger = logging.getLogger(__name__)
+
+CSV_COLUMNS = (
+    "epoch", "phase", "steps", "nr_games", "average_reward", "min_game_reward", "max_game_reward",
+    "last_exploration_rate", "total_train_steps", "replay_memory_count", "meanq", "meancost",
+    "weight_updates", "total_time", "epoch_time", "steps_per_second",
+)
+
+
+def read_rows(path: str) -> list[list[str]]:
+    """The data rows of a results CSV written by this project or the original one.
+
+    Raises:
+        UsageError: the file is missing, unreadable or its header is not the 16 columns.
+    """
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise UsageError(f"cannot read results file {path!r}: {e}") from None
+    if not rows or tuple(rows[0]) != CSV_COLUMNS:
+        raise UsageError(f"{path!r} is not a simple_dqn results CSV (its header is not the 16 columns "
+                         f"{','.join(CSV_COLUMNS[:3])},...)")
+    return rows[1:]
+
+
+class Statistics:
+    """Observer of the agent and the network; writes one CSV row and log lines per phase.
+
+    Args:
+        csv_file: path of the results CSV, or None for log lines only.
+        append_after_epoch: keep the rows of an existing csv_file up to this epoch and append
+            after them (resume); None starts a new file.
+        progress: show a tqdm progress bar per phase (default: when stderr is a terminal).
+
+    Rows are written by rewriting the whole file to a temporary name and renaming it, so a
+    crash or Ctrl-C never leaves a partial row.
+
+    Raises:
+        UsageError: the CSV's folder cannot be written, or the file to append to is not a
+            results CSV.
+    """
+
+    def __init__(self, csv_file: str | None = None, append_after_epoch: int | None = None,
+                 progress: bool | None = None):
+        self.csv_file = csv_file
+        self.rows: list[list[str]] = []
+        if csv_file:
+            logger.info("Results are written to %s", csv_file)
+            if append_after_epoch is not None and os.path.exists(csv_file):
+                self.rows = [r for r in read_rows(csv_file) if r and int(float(r[0])) <= append_after_epoch]
+            self._flush()
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.start_time = time.perf_counter()
+        self.validation_states: np.ndarray | None = None
+        self._bar = None
+        self.reset()
+
+    def reset(self, phase: str = "", total_steps: int | None = None) -> None:
+        """Start counting a new phase."""
+        self.phase = phase
+        self.epoch_start_time = time.perf_counter()
+        self.num_steps = 0
+        self.num_games = 0
+        self.game_rewards = 0.0
+        self.average_reward = 0.0
+        self.min_game_reward = math.inf
+        self.max_game_reward = -math.inf
+        self.last_exploration_rate = 1.0
+        self._close_bar()
+        if self.progress and total_steps:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total_steps, desc=phase, unit="step", leave=False, mininterval=0.5)
+
+    def on_step(self, action: int, reward: float, terminal: bool, exploration_rate: float) -> None:
+        """Count one agent step (called by the agent)."""
+        self.game_rewards += reward
+        self.num_steps += 1
+        self.last_exploration_rate = exploration_rate
+        if terminal:
+            self.num_games += 1
+            self.average_reward += (self.game_rewards - self.average_reward) / self.num_games
+            self.min_game_reward = min(self.min_game_reward, self.game_rewards)
+            self.max_game_reward = max(self.max_game_reward, self.game_rewards)
+            self.game_rewards = 0.0
+        if self._bar is not None:
+            self._bar.update(1)
+            if self.num_steps % 500 == 0:
+                self._bar.set_postfix(eps=f"{exploration_rate:.3f}", avg_reward=f"{self.average_reward:.2f}",
+                                      refresh=False)
+
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def row(self, epoch: int, phase: str, *, total_train_steps: int, memory, net) -> list:
+        """Close the phase and return its 16 CSV values (see the module docstring)."""
+        self._close_bar()
+        now = time.perf_counter()
+        total_time = now - self.start_time
+        epoch_time = now - self.epoch_start_time
+        if self.num_games == 0:
+            # No episode ended in the phase: report the unfinished one, as the original did.
+            self.num_games = 1
+            self.average_reward = self.min_game_reward = self.max_game_reward = self.game_rewards
+        if self.validation_states is None and memory is not None and memory.count > memory.batch_size + memory.history_length:
+            # A fixed set of states for tracking Q-value dynamics (Mnih et al. 2015, Fig. 2).
+            self.validation_states = memory.sample().prestates.copy()
+        meanq = 0.0
+        if self.validation_states is not None and net is not None:
+            meanq = float(np.mean(np.max(net.predict(self.validation_states), axis=1)))
+        meancost = net.take_mean_cost() if net is not None else 0.0
+        return [epoch, phase, self.num_steps, self.num_games, self.average_reward,
+                _number(self.min_game_reward), _number(self.max_game_reward), self.last_exploration_rate,
+                total_train_steps, memory.count if memory is not None else 0, meanq, meancost,
+                net.train_iterations if net is not None else 0, total_time, epoch_time,
+                self.num_steps / epoch_time if epoch_time > 0 else 0.0]
+
+    def write(self, epoch: int, phase: str, *, total_train_steps: int, memory, net) -> list:
+        """Write the phase's row to the CSV (atomically) and log it; returns the row."""
+        values = self.row(epoch, phase, total_train_steps=total_train_steps, memory=memory, net=net)
+        if self.csv_file:
+            self.rows.append([_cell(v) for v in values])
+            self._flush()
+        logger.info("  num_games: %d, average_reward: %f, min_game_reward: %s, max_game_reward: %s",
+                    values[3], values[4], values[5], values[6])
+        logger.info("  last_exploration_rate: %f, epoch_time: %ds, steps_per_second: %d",
+                    values[7], values[14], values[15])
+        return values
+
+    def _flush(self) -> None:
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(self.rows)
+        write_text_atomic(self.csv_file, text.getvalue())
+
+    def close(self) -> None:
+        """Close the progress bar."""
+        self._close_bar()
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def _cell(value) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
