@@ -57,32 +57,46 @@ class Agent:
         self.total_train_steps = total_train_steps
         self.rng = rng if rng is not None else np.random.default_rng()
         self.callback = None
-        self.started = False  # whether the current episode has a state to act on
 
     def exploration_rate(self) -> float:
         """Epsilon of the train phase at total_train_steps (linear decay, then held)."""
         return linear_decay(self.total_train_steps, self.exploration_rate_start,
                             self.exploration_rate_end, self.exploration_decay_steps)
 
-    def restart_random(self) -> None:
-        """Start an episode with a random number of no-op steps, filling the state buffer.
+    def restart_random(self, store: bool = False) -> None:
+        """Start an episode with a random number of no-op steps.
 
-        As the original: history_length..random_starts no-ops plus one (when random_starts is
-        smaller than history_length: 0..random_starts), so that starts differ and the state
-        holds real screens. These screens go to the state buffer, not to the replay memory.
+        The state buffer starts as zeros plus the first screen (DeepMind's zero padding), then
+        history_length..random_starts no-ops plus one are played, as the original did (when
+        random_starts is smaller than history_length: 0..random_starts), so that starts differ.
+        With store, the first screen goes to the replay memory as a start row and the no-ops
+        as transitions, as the original's published runs did; they are not counted as steps.
         """
-        self.env.restart()
-        self.buf.fill(self.env.get_screen())
+        self._restart(store)
         low = min(self.history_length, self.random_starts)
         noops = int(self.rng.integers(low, self.random_starts + 1))
         if self.random_starts >= self.history_length:
             noops += 1
         for _ in range(noops):
-            self.env.act(0)
-            if self.env.is_terminal():
-                self.env.restart()
-            self.buf.add(self.env.get_screen())
-        self.started = True
+            reward = self.env.act(0)
+            screen = self.env.get_screen()
+            terminal = self.env.is_terminal()
+            self.buf.add(screen)
+            if store:
+                self.mem.add(0, reward, screen, terminal)
+            if terminal:
+                # The no-ops ended the episode (a game shorter than random_starts): start
+                # again without no-ops rather than loop.
+                self._restart(store)
+                return
+
+    def _restart(self, store: bool) -> None:
+        self.env.restart()
+        screen = self.env.get_screen()
+        self.buf.reset()
+        self.buf.add(screen)
+        if store:
+            self.mem.add(0, 0.0, screen, False, start=True)
 
     def choose_action(self, exploration_rate: float) -> int:
         """Epsilon-greedy action for the current state."""
@@ -90,9 +104,10 @@ class Agent:
             return int(self.rng.integers(self.num_actions))
         return int(np.argmax(self.net.predict(self.buf.get_state())[0]))
 
-    def step(self, exploration_rate: float) -> tuple[int, float, np.ndarray, bool]:
-        """Play one agent step; restart with random no-ops after a terminal.
+    def step(self, exploration_rate: float, store: bool = False) -> tuple[int, float, np.ndarray, bool]:
+        """Play one agent step; with store, add the transition to the replay memory.
 
+        After a terminal the next episode starts with random no-ops (restart_random).
         Returns (action, reward, screen uint8 (H, W), terminal).
         """
         action = self.choose_action(exploration_rate)
@@ -100,30 +115,29 @@ class Agent:
         screen = self.env.get_screen()
         terminal = self.env.is_terminal()
         self.buf.add(screen)
-        if terminal:
-            self.restart_random()
+        if store:
+            self.mem.add(action, reward, screen, terminal)
         if self.callback is not None:
             self.callback.on_step(action, reward, terminal, exploration_rate)
+        if terminal:
+            self.restart_random(store)
         return action, reward, screen, terminal
 
     def play_random(self, random_steps: int) -> None:
         """Fill the replay memory with random_steps steps of uniformly random play."""
-        if not self.started:
-            self.restart_random()
+        self.restart_random(store=True)
         for _ in range(random_steps):
-            action, reward, screen, terminal = self.step(1.0)
-            self.mem.add(action, reward, screen, terminal)
+            self.step(1.0, store=True)
 
     def train(self, train_steps: int) -> None:
         """Play train_steps epsilon-greedy steps, storing them and training every train_frequency.
 
-        Continues the episode left by the previous phase, as the original did.
+        Starts a new episode (the memory must not join this phase's screens to the last
+        phase's), unlike the original, which continued the test phase's game.
         """
-        if not self.started:
-            self.restart_random()
+        self.restart_random(store=True)
         for _ in range(train_steps):
-            action, reward, screen, terminal = self.step(self.exploration_rate())
-            self.mem.add(action, reward, screen, terminal)
+            self.step(self.exploration_rate(), store=True)
             if self.target_steps and self.total_train_steps % self.target_steps == 0:
                 self.net.update_target_network()
             if (self.total_train_steps % self.train_frequency == 0

@@ -1,14 +1,15 @@
 """Replay memory: a preallocated uint8 ring of screens, each screen stored once.
 
 Row i holds the transition that ended in screen i: the action taken, the reward received,
-the screen that followed and whether it was terminal. A state is history_length
-consecutive screens, so transition i is
+the screen that followed, whether it was terminal, and whether screen i is the first screen
+of an episode (a start row, stored at each restart; its action and reward mean nothing).
+A state is history_length consecutive screens, so transition i is
 
     prestate  = screens[i - history_length     .. i - 1]
     poststate = screens[i - history_length + 1 .. i    ]
     action, reward, terminal = actions[i], rewards[i], terminals[i]
 
-Index diagram for history_length = 4 (one row of history_length + 1 screens is gathered,
+Index diagram for history_length = 4 (one row of history_length + 1 screens is gathered;
 the prestate and the poststate are two overlapping views of it)::
 
     rows        i-4  i-3  i-2  i-1   i
@@ -19,11 +20,16 @@ An index i is rejected when
   * i < history_length (its history would run off the start of the array),
   * the write pointer falls inside rows i-history_length+1 .. i (once the ring is full,
     rows current-1 and current are the newest and the oldest screen: not one episode), or
-  * terminals[i-history_length .. i-1] has a True: an episode ended inside the prestate,
-    so the state would mix two episodes. terminals[i] itself may be True (a terminal
-    poststate is how the TD target learns that the episode ended).
+  * row i is a start row: the transition into an episode's first screen came from another
+    episode. terminals[i] may be True (a terminal poststate ends the TD target).
 
-Memory: size * (H * W + 1 + 4 + 1) bytes; 1,000,000 screens of 84x84 take 7.06e9 bytes
+Screens before the last start row inside a window belong to the previous episode and are
+zeroed in the gathered minibatch, as DeepMind's replay (and the agent's state buffer at a
+restart) pads the history with zeros. The original simple_dqn instead rejected every state
+with an episode end inside, which never trains on an episode's first history_length steps:
+harmless in Atari, fatal in 9-step games like catch.
+
+Memory: size * (H * W + 1 + 4 + 1 + 1) bytes; 1,000,000 screens of 84x84 take 7.06e9 bytes
 (6.58 GiB), as the original's 6.57 GB.
 """
 
@@ -94,6 +100,7 @@ class ReplayMemory:
         self.actions = np.empty(size, dtype=np.uint8)
         self.rewards = np.empty(size, dtype=np.float32)
         self.terminals = np.empty(size, dtype=np.bool_)
+        self.starts = np.empty(size, dtype=np.bool_)
         self.count = 0  # rows filled so far, at most size
         self.current = 0  # the row the next add() writes
         self._offsets = np.arange(-history_length, 1)
@@ -102,17 +109,19 @@ class ReplayMemory:
     @property
     def nbytes(self) -> int:
         """Bytes held by the memory's arrays when full."""
-        return self.screens.nbytes + self.actions.nbytes + self.rewards.nbytes + self.terminals.nbytes
+        return sum(a.nbytes for a in (self.screens, self.actions, self.rewards, self.terminals, self.starts))
 
-    def add(self, action: int, reward: float, screen: np.ndarray, terminal: bool) -> None:
+    def add(self, action: int, reward: float, screen: np.ndarray, terminal: bool, start: bool = False) -> None:
         """Store one transition: the action taken, the reward, the screen that followed, terminal.
 
-        screen: uint8 (H, W). Overwrites the oldest transition once the memory is full.
+        screen: uint8 (H, W). start: screen is an episode's first screen (action and reward are
+        then ignored). Overwrites the oldest transition once the memory is full.
         """
         self.actions[self.current] = action
         self.rewards[self.current] = reward
         self.screens[self.current] = screen
         self.terminals[self.current] = terminal
+        self.starts[self.current] = start
         self.count = max(self.count, self.current + 1)
         self.current = (self.current + 1) % self.size
 
@@ -133,8 +142,7 @@ class ReplayMemory:
         ok = (indexes >= self.history_length) & (indexes < self.count)
         straddles = (indexes >= self.current) & (indexes - self.history_length < self.current)
         ok &= ~straddles
-        rows = np.clip(indexes, self.history_length, None)[:, None] + self._offsets[:-1]
-        ok &= ~self.terminals[np.minimum(rows, self.size - 1)].any(axis=1)
+        ok &= ~self.starts[np.clip(indexes, 0, self.size - 1)]
         return ok
 
     def sample_indexes(self, n: int) -> np.ndarray:
@@ -157,7 +165,7 @@ class ReplayMemory:
             if filled == n:
                 return out
         raise RuntimeError("could not sample a minibatch of valid transitions from the replay memory: "
-                           "nearly every stored state crosses an episode end; play more random_steps")
+                           "nearly every stored row is an episode start; play more random_steps")
 
     def gather(self, indexes: np.ndarray, weights: np.ndarray | None = None) -> Minibatch:
         """Assemble the minibatch of ``indexes`` with one vectorised gather of screens.
@@ -168,11 +176,28 @@ class ReplayMemory:
         states = self._states if len(indexes) == self.batch_size else \
             np.empty((len(indexes), self.history_length + 1, *self.screen_shape), dtype=np.uint8)
         # Sampled indexes are >= history_length, so the rows never wrap around the ring.
-        np.take(self.screens, indexes[:, None] + self._offsets, axis=0, out=states)
+        rows = indexes[:, None] + self._offsets
+        np.take(self.screens, rows, axis=0, out=states)
+        self._zero_before_starts(states, self.starts[rows[:, :-1]])
         if weights is None:
             weights = np.ones(len(indexes), dtype=np.float32)
         return Minibatch(states, self.actions[indexes].astype(np.int64), self.rewards[indexes],
                          self.terminals[indexes], indexes, weights)
+
+    @staticmethod
+    def _zero_before_starts(states: np.ndarray, starts: np.ndarray) -> None:
+        """Zero the screens that precede the last episode start in each window (in place).
+
+        states: uint8 (B, history_length + 1, H, W); starts: bool (B, history_length), the start
+        flags of window positions 0 .. history_length - 1.
+        """
+        has_start = starts.any(axis=1)
+        if not has_start.any():
+            return  # the common case in Atari: no episode boundary in any window
+        width = starts.shape[1]
+        last_start = width - 1 - np.argmax(starts[:, ::-1], axis=1)  # position of the last start
+        before = np.arange(width + 1)[None, :] < np.where(has_start, last_start, 0)[:, None]
+        states[before] = 0
 
     def sample(self) -> Minibatch:
         """A minibatch of batch_size uniformly sampled valid transitions."""
