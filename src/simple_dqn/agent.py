@@ -143,7 +143,7 @@ class Agent:
             if (self.total_train_steps % self.train_frequency == 0
                     and self.mem.count > self.mem.batch_size + self.history_length):
                 for _ in range(self.train_repeat):
-                    minibatch = self.mem.sample()
+                    minibatch = self.mem.sample(self.total_train_steps)
                     td_errors = self.net.train(minibatch)
                     self.mem.update_priorities(minibatch.indexes, td_errors)
             self.total_train_steps += 1

@@ -232,6 +232,8 @@ def parse_arguments(argv: list[str] | None = None, snapshot_options: dict | None
     elif not snapshot_options:
         values.update(PRESETS[values["preset"]])
     values.update(explicit)
+    if snapshot_options and "game" in explicit and "environment" not in explicit:
+        values["environment"] = "ale"  # a game named again is inferred afresh, not taken from the snapshot
     if values["frame_pooling"] is None:
         values["frame_pooling"] = "average" if values["color_averaging"] else "none"
     values["exploration_decay_steps"] = int(values["exploration_decay_steps"])

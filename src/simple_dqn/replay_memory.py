@@ -199,8 +199,8 @@ class ReplayMemory:
         before = np.arange(width + 1)[None, :] < np.where(has_start, last_start, 0)[:, None]
         states[before] = 0
 
-    def sample(self) -> Minibatch:
-        """A minibatch of batch_size uniformly sampled valid transitions."""
+    def sample(self, step: int = 0) -> Minibatch:
+        """A minibatch of batch_size uniformly sampled valid transitions (step: unused here)."""
         return self.gather(self.sample_indexes(self.batch_size))
 
     def update_priorities(self, indexes: np.ndarray, td_errors: np.ndarray) -> None:

@@ -1,0 +1,56 @@
+"""Shared helpers: run the real command line in a subprocess, the project's paths."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+# Small, fast settings under which catch learns in seconds (see test_learning.py).
+CATCH_FAST = ["catch", "--random_starts", "0", "--replay_size", "20000", "--random_steps", "1000",
+              "--train_steps", "1500", "--test_steps", "900", "--epochs", "2",
+              "--exploration_decay_steps", "3000", "--exploration_rate_end", "0.05", "--target_steps", "100",
+              "--train_frequency", "1", "--optimizer", "adam", "--learning_rate", "0.001",
+              "--screen_width", "36", "--screen_height", "36", "--random_seed", "1", "--backend", "cpu"]
+
+
+def cli_env() -> dict:
+    env = dict(os.environ)
+    env.pop("DISPLAY", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_cli(args: list[str], timeout: float = 600, cwd: str | os.PathLike | None = None) -> subprocess.CompletedProcess:
+    """Run `python -m simple_dqn ARGS` for real; returns the finished process (text output)."""
+    return subprocess.run([sys.executable, "-m", "simple_dqn", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd or ROOT, env=cli_env())
+
+
+def run_script(script: str, args: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run one of the project's shell scripts (train.sh, ...) inside the active environment."""
+    return subprocess.run([str(ROOT / script), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT, env=cli_env())
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit status 2, no traceback, one error line on stderr that contains the fragments."""
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "error" in line.lower()]
+    assert len(lines) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment.lower() in lines[0].lower(), lines[0]
+
+
+@pytest.fixture
+def rng():
+    import numpy as np
+
+    return np.random.default_rng(1234)

@@ -1,0 +1,76 @@
+"""Every bad input ends with one line naming the problem, exit status 2, no traceback,
+and nothing already on disk damaged."""
+
+import pytest
+
+from conftest import assert_one_line_error, run_cli
+
+TINY = ["--random_steps", "100", "--train_steps", "100", "--test_steps", "50", "--epochs", "1",
+        "--replay_size", "1000", "--backend", "cpu"]
+
+
+@pytest.fixture
+def precious_csv(tmp_path):
+    path = tmp_path / "results.csv"
+    path.write_text("precious\n")
+    return path
+
+
+def assert_untouched(path):
+    assert path.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["roms/breakot.bin"], ["breakot", "did you mean breakout"]),
+    (["ALE/Breakot-v5"], ["unknown Gymnasium", "ALE/Breakout-v5"]),
+    (["breakout", "--batch_size", "0"], ["--batch_size", "positive"]),
+    (["breakout", "--replay_size", "30"], ["--replay_size", "larger than"]),
+    (["breakout", "--exploration_rate_start", "1.5"], ["--exploration_rate_start", "between 0 and 1"]),
+    (["breakout", "--backend", "gpu"], ["CUDA", "--backend cpu"]),
+    (["breakout", "--screen_width", "20"], ["36x36"]),
+    (["breakout", "--display_screen", "maybe"], ["--display_screen"]),
+    (["breakout", "--no_such_flag", "1"], ["unrecognized"]),
+    ([], ["no game given"]),
+])
+def test_bad_options(args, fragments, precious_csv):
+    import torch
+
+    if "--backend" in args and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    proc = run_cli([*TINY, *args, "--csv_file", precious_csv], timeout=120)
+    assert_one_line_error(proc, *fragments)
+    assert_untouched(precious_csv)
+
+
+@pytest.mark.parametrize("content", [None, b"", b"not a snapshot at all", b"\x08\x00\x00\x00\x00\x00\x00\x00{\"a\":1}"])
+def test_bad_snapshots(tmp_path, precious_csv, content):
+    path = tmp_path / "breakout_1.safetensors"
+    if content is not None:
+        path.write_bytes(content)
+    proc = run_cli(["--load_weights", path, *TINY, "--csv_file", precious_csv], timeout=120)
+    assert_one_line_error(proc, str(path))
+    assert_untouched(precious_csv)
+
+
+def test_snapshot_for_another_action_set_or_screen(tmp_path, precious_csv):
+    prefix = tmp_path / "catch"
+    proc = run_cli(["catch", "--random_steps", "100", "--train_steps", "50", "--test_steps", "0", "--epochs", "1",
+                    "--replay_size", "1000", "--screen_width", "36", "--screen_height", "36",
+                    "--save_weights_prefix", prefix, "--backend", "cpu"], timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    snapshot = tmp_path / "catch_1.safetensors"
+    proc = run_cli(["--load_weights", snapshot, "--screen_width", "44", *TINY, "--csv_file", precious_csv])
+    assert_one_line_error(proc, "36x36 screens, not 36x44")
+    proc = run_cli(["breakout", "--load_weights", snapshot, *TINY, "--csv_file", precious_csv])
+    assert_one_line_error(proc, "game 'catch', not 'breakout'")
+    assert_untouched(precious_csv)
+
+
+def test_unwritable_output_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = run_cli(["catch", *TINY, "--csv_file", blocker / "sub" / "r.csv"])
+    assert_one_line_error(proc, "cannot create folder")
+    proc = run_cli(["catch", *TINY, "--save_weights_prefix", blocker / "sub" / "catch"])
+    assert_one_line_error(proc, "cannot create folder")
+    assert blocker.read_text() == "x"

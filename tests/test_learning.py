@@ -1,0 +1,29 @@
+"""Learning on the built-in catch game: from scratch to a test average reward >= 0.8."""
+
+import csv
+
+import pytest
+
+from conftest import CATCH_FAST, run_cli
+
+
+def last_test_reward(path):
+    with open(path) as f:
+        rows = [r for r in csv.DictReader(f) if r["phase"] == "test"]
+    return float(rows[-1]["average_reward"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", [
+    [],
+    # Graves RMSProp needs a larger step than 0.00025 to learn catch in 3,000 updates.
+    ["--preset", "nature", "--optimizer", "rmsprop", "--learning_rate", "0.0025"],
+    ["--double_q", "--dueling"],
+    ["--prioritized_replay"],
+], ids=["default", "nature", "double_dueling", "prioritized"])
+def test_catch_learns(tmp_path, extra):
+    csv_path = tmp_path / "catch.csv"
+    proc = run_cli([*CATCH_FAST, *extra, "--csv_file", csv_path], timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    reward = last_test_reward(csv_path)
+    assert reward >= 0.8, f"catch test average reward {reward} < 0.8 with {extra}"

@@ -1,0 +1,92 @@
+"""The Nature DQN network, the TD target and the update."""
+
+import numpy as np
+import pytest
+import torch
+
+from simple_dqn.deepqnetwork import DeepQNetwork, QNetwork, init_weights, td_loss, td_targets
+from simple_dqn.replay_memory import Minibatch
+
+
+def minibatch(rng, batch=32, shape=(84, 84), actions=4, terminal=False):
+    states = rng.integers(0, 256, (batch, 5, *shape), dtype=np.uint8)
+    return Minibatch(states, rng.integers(0, actions, batch), rng.choice([-1.0, 0.0, 1.0], batch).astype(np.float32),
+                     np.full(batch, terminal), np.arange(batch), np.ones(batch, np.float32))
+
+
+def test_nature_architecture_shapes():
+    net = QNetwork(num_actions=6, history_length=4, screen_shape=(84, 84))
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.out_channels, c.kernel_size, c.stride) for c in convs] == [
+        (32, (8, 8), (4, 4)), (64, (4, 4), (2, 2)), (64, (3, 3), (1, 1))]
+    q = net(torch.zeros(7, 4, 84, 84, dtype=torch.uint8))
+    assert q.shape == (7, 6)
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(l.in_features, l.out_features) for l in linears] == [(3136, 512), (512, 6)]
+
+
+def test_predict_accepts_any_batch_size(rng):
+    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
+    for batch in (1, 3, 32, 50):
+        q = net.predict(rng.integers(0, 256, (batch, 4, 84, 84), dtype=np.uint8))
+        assert q.shape == (batch, 4) and q.dtype == np.float32
+
+
+def test_repeated_updates_on_a_fixed_batch_reduce_the_loss(rng):
+    torch.manual_seed(0)
+    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84), discount_rate=0.0)
+    batch = minibatch(rng, terminal=True)
+    net.train(batch)
+    first = net.take_mean_cost()
+    for _ in range(30):
+        net.train(batch)
+    net.take_mean_cost()
+    net.train(batch)
+    assert net.take_mean_cost() < 0.5 * first
+    assert net.train_iterations == 32
+
+
+def test_target_network_is_copied_only_when_asked(rng):
+    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
+    states = rng.integers(0, 256, (4, 4, 84, 84), dtype=np.uint8)
+    before = net.target(torch.from_numpy(states)).detach()
+    for _ in range(5):
+        net.train(minibatch(rng))
+    after_train = net.target(torch.from_numpy(states)).detach()
+    assert torch.equal(before, after_train)
+    net.update_target_network()
+    online = net.online.eval()(torch.from_numpy(states)).detach()
+    assert torch.allclose(net.target(torch.from_numpy(states)), online)
+
+
+def test_td_target_hand_worked():
+    rewards = torch.tensor([1.0, 0.0, -1.0])
+    terminals = torch.tensor([False, False, True])
+    next_q = torch.tensor([[0.5, 2.0], [-1.0, -3.0], [10.0, 10.0]])
+    targets = td_targets(rewards, terminals, next_q, 0.9)
+    assert torch.allclose(targets, torch.tensor([1.0 + 0.9 * 2.0, 0.9 * -1.0, -1.0]))
+
+
+def test_huber_gradient_is_the_clipped_error():
+    q = torch.tensor([0.0, 0.0, 0.0], requires_grad=True)
+    targets = torch.tensor([3.0, 0.5, -2.0])
+    td_loss(q, targets, torch.ones(3), "huber", 1.0).backward()
+    # d/dq of mean huber = -clip(target - q, -1, 1) / batch
+    assert torch.allclose(q.grad, torch.tensor([-1.0, -0.5, 1.0]) / 3)
+    q.grad = None
+    td_loss(q, targets, torch.ones(3), "mse", 1.0).backward()
+    assert torch.allclose(q.grad, torch.tensor([-3.0, -0.5, 2.0]) / 3)
+
+
+def test_xavier_init_bounds():
+    net = QNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
+    init_weights(net, "xavier")
+    conv = net.features[0]
+    bound = (3 / conv.weight[0].numel()) ** 0.5
+    assert conv.weight.abs().max() <= bound and conv.weight.abs().max() > 0.9 * bound
+    assert not conv.bias.any()
+
+
+def test_screen_too_small_for_the_network():
+    with pytest.raises(ValueError, match="at least 36x36"):
+        QNetwork(num_actions=4, history_length=4, screen_shape=(30, 84))
