@@ -156,6 +156,11 @@ class ALEEnvironment(Environment):
             18000 is the Nature paper's 5 minutes at 60 Hz).
         random_seed: ALE's seed for sticky actions; None keeps ALE's default.
         display_screen, record_screen_path, record_sound_filename: ALE's SDL display and recording.
+        sound: with display_screen, play the game's sound; with frame_callback, pass each frame's
+            audio samples (uint8, 512 per frame = 30,720 Hz) to it.
+        frame_callback: called as frame_callback(rgb (210, 160, 3) uint8, audio or None) after
+            every emulator frame (frames are then skipped here, not inside ALE; the agent's
+            screens are the same).
 
     Raises:
         UsageError: unknown ROM, or the ROM cannot be loaded.
@@ -166,7 +171,7 @@ class ALEEnvironment(Environment):
                  screen_shape: tuple[int, int] = (84, 84), max_episode_frames: int = 0,
                  life_loss_terminal: bool = True, random_seed: int | None = None,
                  display_screen: bool = False, sound: bool = False, record_screen_path: str | None = None,
-                 record_sound_filename: str | None = None):
+                 record_sound_filename: str | None = None, frame_callback=None):
         super().__init__(life_loss_terminal)
         from ale_py import ALEInterface, LoggerMode
 
@@ -177,9 +182,14 @@ class ALEEnvironment(Environment):
         self.ale = ALEInterface()
         self.frame_skip = frame_skip
         self.frame_pooling = frame_pooling
-        # Max pooling needs the last two frames of each step, so we skip frames ourselves;
-        # otherwise ALE skips frames (and colour-averages) internally, which is faster.
-        self.ale.setInt("frame_skip", 1 if frame_pooling == "max" else frame_skip)
+        self.frame_callback = frame_callback
+        self.sound = sound
+        # Max pooling and frame callbacks need every frame of a step, so we skip frames
+        # ourselves; otherwise ALE skips frames (and colour-averages) internally, faster.
+        self.skip_in_python = frame_pooling == "max" or frame_callback is not None
+        self.ale.setInt("frame_skip", 1 if self.skip_in_python else frame_skip)
+        if frame_callback is not None and sound:
+            self.ale.setBool("sound_obs", True)
         self.ale.setBool("color_averaging", frame_pooling == "average")
         self.ale.setFloat("repeat_action_probability", repeat_action_probability)
         if random_seed is not None:
@@ -222,10 +232,16 @@ class ALEEnvironment(Environment):
     def act(self, action: int) -> float:
         lives = self.ale.lives()
         ale_action = self._actions[action]
-        if self.frame_pooling != "max":
+        if not self.skip_in_python:
             reward = self.ale.act(ale_action)
-        else:
+        elif self.frame_pooling == "max":
             reward = self._act_max_pooled(ale_action)
+        else:
+            reward = 0
+            for _ in range(self.frame_skip):
+                reward += self._act_frame(ale_action)
+                if self.ale.game_over():
+                    break
         self.life_lost = lives != self.ale.lives()
         return float(reward)
 
@@ -236,12 +252,20 @@ class ALEEnvironment(Environment):
         for frame in range(self.frame_skip):
             if frame == self.frame_skip - 1 and frame > 0:
                 self.ale.getScreenGrayscale(self._gray_prev)
-            reward += self.ale.act(ale_action)
+            reward += self._act_frame(ale_action)
             if self.ale.game_over():
                 break
         self.ale.getScreenGrayscale(self._gray)
         np.maximum(self._gray, self._gray_prev, out=self._gray)
         self._pooled = True
+        return reward
+
+    def _act_frame(self, ale_action) -> int:
+        """One emulator frame, reported to frame_callback."""
+        reward = self.ale.act(ale_action)
+        if self.frame_callback is not None:
+            audio = self.ale.getAudio() if self.sound else None
+            self.frame_callback(self.ale.getScreenRGB(), audio)
         return reward
 
     def get_screen(self) -> np.ndarray:

@@ -9,3 +9,20 @@ class UsageError(Exception):
     """
 
     exit_status = 2
+
+
+def report_usage_errors(run, prog: str = "simple_dqn") -> int:
+    """Call ``run()``; turn a UsageError into its one-line message and exit status 2.
+
+    Ctrl-C becomes a one-line note and status 130. Returns run()'s status otherwise.
+    """
+    import sys
+
+    try:
+        return run() or 0
+    except UsageError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return UsageError.exit_status
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; files written so far are whole", file=sys.stderr)
+        return 130

@@ -20,8 +20,11 @@ from simple_dqn.errors import UsageError
 logger = logging.getLogger("simple_dqn")
 
 
-def make_environment(args):
-    """The environment named by args.game / args.environment (see environment.py)."""
+def make_environment(args, **ale_kwargs):
+    """The environment named by args.game / args.environment (see environment.py).
+
+    ale_kwargs: extra ALEEnvironment arguments (frame_callback, sound).
+    """
     from simple_dqn.environment import ALEEnvironment, GymEnvironment
 
     screen_shape = (args.screen_height, args.screen_width)
@@ -44,7 +47,7 @@ def make_environment(args):
                           screen_shape=screen_shape, max_episode_frames=args.max_episode_frames,
                           life_loss_terminal=args.life_loss_terminal, random_seed=args.random_seed,
                           display_screen=args.display_screen, record_screen_path=args.record_screen_path,
-                          record_sound_filename=args.record_sound_filename)
+                          record_sound_filename=args.record_sound_filename, **ale_kwargs)
 
 
 def choose_device(args) -> str:
@@ -83,15 +86,19 @@ def make_memory(args, screen_shape, rng):
                                    **kwargs)
 
 
-def run(args, snapshot) -> int:
-    """Build the components and run the phases. Returns the exit status."""
+def build(args, snapshot, **env_kwargs):
+    """Seed the generators and build (env, mem, net, agent) from the resolved arguments.
+
+    env_kwargs go to the ALE environment (play and record hook into its frames).
+
+    Raises:
+        UsageError: a bad game, an incompatible snapshot or an unusable backend.
+    """
     import torch
 
     from simple_dqn.agent import Agent
     from simple_dqn.deepqnetwork import DeepQNetwork
-    from simple_dqn.evaluation import format_summary, summarize, write_games_csv
-    from simple_dqn.snapshot import check_compatible, save_snapshot
-    from simple_dqn.statistics import Statistics
+    from simple_dqn.snapshot import check_compatible
 
     if args.random_seed is not None:
         random.seed(args.random_seed)
@@ -104,7 +111,7 @@ def run(args, snapshot) -> int:
 
         ensure_writable_dir(args.save_weights_prefix)
 
-    env = make_environment(args)
+    env = make_environment(args, **env_kwargs)
     if snapshot is not None:
         check_compatible(snapshot, game=env.name, num_actions=env.num_actions, screen_shape=env.screen_shape,
                          history_length=args.history_length)
@@ -130,6 +137,16 @@ def run(args, snapshot) -> int:
                   train_repeat=args.train_repeat, target_steps=args.target_steps,
                   random_starts=args.random_starts, total_train_steps=args.start_epoch * args.train_steps,
                   rng=rng)
+    return env, mem, net, agent
+
+
+def run(args, snapshot) -> int:
+    """Build the components and run the phases. Returns the exit status."""
+    from simple_dqn.evaluation import format_summary, summarize, write_games_csv
+    from simple_dqn.snapshot import save_snapshot
+    from simple_dqn.statistics import Statistics
+
+    env, mem, net, agent = build(args, snapshot)
     resuming = args.start_epoch > 0 and args.train_steps > 0
     stats = Statistics(args.csv_file, append_after_epoch=args.start_epoch if resuming else None)
     agent.callback = stats
@@ -204,31 +221,32 @@ def snapshot_options(args) -> dict:
     return {k: v for k, v in vars(args).items() if isinstance(v, (bool, int, float, str, type(None)))}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status (2 on bad input, 130 on Ctrl-C)."""
+def load_arguments(argv: list[str]):
+    """Parse argv; with --load_weights, load that snapshot and reuse its options.
+
+    Returns (args, snapshot or None). Raises UsageError for a bad snapshot or option.
+    """
     from simple_dqn.arguments import explicit_options, parse_arguments
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        snapshot = None
-        load_weights = explicit_options(argv).get("load_weights")
-        if load_weights:
-            from simple_dqn.snapshot import load_snapshot
+    snapshot = None
+    load_weights = explicit_options(argv).get("load_weights")
+    if load_weights:
+        from simple_dqn.snapshot import load_snapshot
 
-            snapshot = load_snapshot(load_weights)
-        args = parse_arguments(argv, snapshot.options if snapshot else None)
-        if snapshot is not None and args.game is None:
-            args.game = snapshot.options.get("game") or snapshot.game
-        logging.basicConfig(format="%(asctime)s %(message)s", level=getattr(logging, args.log_level),
-                            force=True)
-        return run(args, snapshot)
-    except UsageError as e:
-        print(f"simple_dqn: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("simple_dqn: interrupted; the results CSV and the snapshots written so far are whole",
-              file=sys.stderr)
-        return 130
+        snapshot = load_snapshot(load_weights)
+    args = parse_arguments(argv, snapshot.options if snapshot else None)
+    if snapshot is not None and args.game is None:
+        args.game = snapshot.options.get("game") or snapshot.game
+    logging.basicConfig(format="%(asctime)s %(message)s", level=getattr(logging, args.log_level), force=True)
+    return args, snapshot
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (2 on bad input, 130 on Ctrl-C)."""
+    from simple_dqn.errors import report_usage_errors
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return report_usage_errors(lambda: run(*load_arguments(argv)))
 
 
 if __name__ == "__main__":

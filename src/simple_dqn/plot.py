@@ -1,0 +1,141 @@
+"""plot.sh: learning curves from results CSVs (this project's and the original simple_dqn's).
+
+    python -m simple_dqn.plot results/breakout.csv [more.csv ...] [--fields a,b] [--png_file f.png]
+
+One CSV: a panel per field with three lines against epoch: the random baseline (the random
+phase's value held flat), train and test. Several CSVs: their test curves overlaid, labelled
+by file name, to compare runs. Panels fill a near-square grid left to right, top to bottom.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+
+from simple_dqn.errors import UsageError, report_usage_errors
+from simple_dqn.statistics import CSV_COLUMNS
+
+DEFAULT_FIELDS = "average_reward,meanq,nr_games,meancost"
+
+
+def read_results(path: str, skiprows: int = 0, delimiter: str = ",") -> dict[str, list[tuple[int, dict]]]:
+    """Rows of a results CSV grouped by phase: phase -> [(epoch, {column: float})].
+
+    Raises:
+        UsageError: the file is missing, or not a 16-column results CSV.
+    """
+    import csv
+
+    try:
+        with open(path, newline="") as f:
+            lines = list(csv.reader(f, delimiter=delimiter))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise UsageError(f"cannot read results file {path!r}: {getattr(e, 'strerror', None) or e}") from None
+    if not lines or tuple(c.strip() for c in lines[0]) != CSV_COLUMNS:
+        raise UsageError(f"{path!r} is not a simple_dqn results CSV: its header is not the 16 columns "
+                         f"{','.join(CSV_COLUMNS[:4])},...")
+    phases: dict[str, list[tuple[int, dict]]] = {}
+    for number, row in enumerate(lines[1 + skiprows:], start=2 + skiprows):
+        if not row:
+            continue
+        if len(row) != len(CSV_COLUMNS):
+            raise UsageError(f"{path!r} line {number} has {len(row)} values, not {len(CSV_COLUMNS)}")
+        try:
+            values = {k: float(v) for k, v in zip(CSV_COLUMNS, row) if k != "phase"}
+        except ValueError:
+            raise UsageError(f"{path!r} line {number} holds a value that is not a number") from None
+        phases.setdefault(row[1].strip(), []).append((int(values["epoch"]), values))
+    if not phases:
+        raise UsageError(f"{path!r} has no data rows to plot")
+    return phases
+
+
+def grid(n: int) -> tuple[int, int]:
+    """(rows, columns) of a near-square grid for n panels."""
+    columns = math.ceil(math.sqrt(n))
+    return math.ceil(n / columns), columns
+
+
+def plot(csv_files: list[str], png_file: str, fields: list[str], *, dpi: int = 80, figure_width: float = 16,
+         figure_height: float = 9, skiprows: int = 0, delimiter: str = ",") -> None:
+    """Draw the panels and write png_file atomically.
+
+    Raises:
+        UsageError: a bad CSV, an unknown field, or an unwritable output folder.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from simple_dqn.atomic import atomic_path
+
+    unknown = [f for f in fields if f not in CSV_COLUMNS or f == "phase"]
+    if unknown:
+        raise UsageError(f"{csv_files[0]!r} has no field {unknown[0]!r}; choose from "
+                         f"{', '.join(c for c in CSV_COLUMNS if c != 'phase')}")
+    runs = [(path, read_results(path, skiprows, delimiter)) for path in csv_files]
+    rows, columns = grid(len(fields))
+    figure = plt.figure(figsize=(figure_width, figure_height))
+    for i, field in enumerate(fields):
+        axes = figure.add_subplot(rows, columns, i + 1)
+        if len(runs) == 1:
+            phases = runs[0][1]
+            epochs = sorted({e for name in ("train", "test") for e, _ in phases.get(name, [])}) or [0]
+            if "random" in phases:
+                baseline = phases["random"][0][1][field]
+                axes.plot([min(epochs), max(epochs)], [baseline, baseline], label="random")
+            for name in ("train", "test"):
+                points = phases.get(name, [])
+                axes.plot([e for e, _ in points], [v[field] for _, v in points], label=name)
+            axes.legend(loc="best")
+        else:
+            for path, phases in runs:
+                points = phases.get("test", [])
+                axes.plot([e for e, _ in points], [v[field] for _, v in points],
+                          label=os.path.splitext(os.path.basename(path))[0])
+            axes.legend(loc="best", fontsize="small")
+        axes.set_title(field)
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(field)
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    with atomic_path(png_file) as tmp:
+        figure.savefig(tmp, dpi=dpi, format="png")
+    plt.close(figure)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="plot.sh", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("csv_file", nargs="+", help="results CSV file(s)")
+    parser.add_argument("--png_file", help="output PNG (default: the first CSV with .png)")
+    parser.add_argument("--fields", default=DEFAULT_FIELDS, help="comma-separated CSV columns, one panel each "
+                        f"(default {DEFAULT_FIELDS})")
+    parser.add_argument("--dpi", type=int, default=80, help="dots per inch of the PNG")
+    parser.add_argument("--figure_width", type=float, default=16, help="figure width in inches")
+    parser.add_argument("--figure_height", type=float, default=9, help="figure height in inches")
+    parser.add_argument("--skiprows", type=int, default=0, help="data rows to skip after the header")
+    parser.add_argument("--delimiter", default=",", help="CSV delimiter")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def run():
+        fields = [f.strip() for f in args.fields.split(",") if f.strip()]
+        if not fields:
+            raise UsageError("--fields is empty; name at least one CSV column")
+        png = args.png_file or os.path.splitext(args.csv_file[0])[0] + ".png"
+        plot(args.csv_file, png, fields, dpi=args.dpi, figure_width=args.figure_width,
+             figure_height=args.figure_height, skiprows=args.skiprows, delimiter=args.delimiter)
+        print(f"wrote {png}")
+
+    return report_usage_errors(run, "plot.sh")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""record.sh: play one game with a snapshot and write its frames and an H.264 video.
+
+    python -m simple_dqn.record snapshots/breakout_77.safetensors [--record_sound] [main options]
+
+Writes every emulator frame as videos/<game>/NNNNNN.png (an earlier recording of the game is
+replaced, not mixed) and videos/<game>_<epoch>.mp4 at 60 frames per second of emulator time,
+with the game's sound (ALE's 512 samples per frame = 30,720 Hz) when --record_sound is given.
+imageio-ffmpeg ships its own ffmpeg: no system ffmpeg is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+
+import numpy as np
+
+from simple_dqn.errors import UsageError, report_usage_errors
+
+FPS = 60  # the Atari 2600's NTSC frame rate
+AUDIO_RATE = 512 * FPS  # ALE gives 512 audio samples per frame
+
+logger = logging.getLogger("simple_dqn")
+
+
+class FrameRecorder:
+    """Collects emulator frames (RGB uint8 (210, 160, 3)) and audio samples in memory.
+
+    Frames after the first game over (the agent's restart of the next game) are ignored;
+    set ``env`` once the environment exists.
+    """
+
+    def __init__(self):
+        self.frames: list[np.ndarray] = []
+        self.audio: list[np.ndarray] = []
+        self.env = None
+        self.done = False
+
+    def __call__(self, rgb: np.ndarray, audio: np.ndarray | None) -> None:
+        if self.done:
+            return
+        self.done = self.env is not None and self.env.game_over()
+        self.frames.append(rgb.copy())
+        if audio is not None:
+            self.audio.append(np.asarray(audio, dtype=np.uint8).copy())
+
+
+def write_frames(frames: list[np.ndarray], folder: str) -> None:
+    """Write frames as NNNNNN.png into folder, replacing the folder as a whole at the end."""
+    import imageio.v3 as iio
+
+    parent = os.path.dirname(os.path.abspath(folder))
+    staging = tempfile.mkdtemp(prefix="." + os.path.basename(folder) + ".", dir=parent)
+    try:
+        for i, frame in enumerate(frames):
+            iio.imwrite(os.path.join(staging, f"{i:06d}.png"), frame)
+        old = None
+        if os.path.exists(folder):
+            old = tempfile.mkdtemp(prefix="." + os.path.basename(folder) + ".old.", dir=parent)
+            os.rename(folder, os.path.join(old, "frames"))
+        os.rename(staging, folder)
+        if old:
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def write_video(frames: list[np.ndarray], audio: list[np.ndarray], path: str) -> None:
+    """Encode frames (and audio, if any) as H.264 MP4 at 60 fps, atomically."""
+    import imageio.v2 as imageio
+    import imageio_ffmpeg
+
+    from simple_dqn.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        video = tmp + ".video.mp4"
+        try:
+            writer = imageio.get_writer(video, format="FFMPEG", mode="I", fps=FPS, codec="libx264",
+                                        pixelformat="yuv420p", macro_block_size=2, quality=8)
+            for frame in frames:
+                writer.append_data(frame)
+            writer.close()
+            if not audio:
+                os.replace(video, tmp)
+                return
+            sound = tmp + ".wav"
+            with wave.open(sound, "wb") as f:
+                f.setnchannels(1)
+                f.setsampwidth(1)  # ALE's samples are unsigned 8-bit, as WAV's 8-bit format
+                f.setframerate(AUDIO_RATE)
+                f.writeframes(np.concatenate(audio).tobytes())
+            subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", video, "-i", sound,
+                            "-c:v", "copy", "-c:a", "aac", "-f", "mp4", tmp], check=True)
+        finally:
+            for extra in (video, tmp + ".wav"):
+                if os.path.exists(extra):
+                    os.unlink(extra)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="record.sh", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("snapshot", help="snapshot file written by train.sh")
+    parser.add_argument("--record_sound", action="store_true", help="put the game's sound in the video")
+    parser.add_argument("--videos_dir", default="videos", help="folder for the frames and the video")
+    own, rest = parser.parse_known_args(argv)
+
+    def run():
+        from simple_dqn.main import build, load_arguments
+        from simple_dqn.snapshot import split_snapshot_name
+
+        args, snapshot = load_arguments(["--load_weights", own.snapshot, *rest])
+        if args.environment != "ale":
+            raise UsageError("record.sh records ALE games only; this snapshot is for "
+                             f"{args.environment!r}")
+        recorder = FrameRecorder()
+        env, _, _, agent = build(args, snapshot, frame_callback=recorder, sound=own.record_sound)
+        env.set_mode("test")
+        recorder.env = env
+        score = agent.play(1)[0]
+        prefix, epoch = split_snapshot_name(own.snapshot)
+        frames_dir = os.path.join(own.videos_dir, env.name)
+        video = os.path.join(own.videos_dir, f"{env.name}_{epoch}.mp4")
+        os.makedirs(own.videos_dir, exist_ok=True)
+        write_frames(recorder.frames, frames_dir)
+        write_video(recorder.frames, recorder.audio, video)
+        print(f"score {score:g} in {len(recorder.frames)} frames; wrote {frames_dir}/ and {video}", flush=True)
+
+    return report_usage_errors(run, "record.sh")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
