@@ -8,7 +8,7 @@ import torch
 
 from simple_dqn.deepqnetwork import DeepQNetwork
 from simple_dqn.errors import UsageError
-from simple_dqn.snapshot import check_compatible, load_snapshot, save_snapshot, split_snapshot_name
+from simple_dqn.snapshot import check_compatible, load_snapshot, save_snapshot, snapshot_fields, split_snapshot_name
 
 
 def save(net, path, **overrides):
@@ -45,13 +45,13 @@ def test_refuses_other_game_actions_and_screens(tmp_path):
     net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
     save(net, tmp_path / "b_1.safetensors")
     snap = load_snapshot(str(tmp_path / "b_1.safetensors"))
-    check_compatible(snap, game="breakout", num_actions=4, screen_shape=(84, 84), history_length=4)
+    check_compatible(snap.path, snapshot_fields(snap), game="breakout", num_actions=4, screen_shape=(84, 84), history_length=4)
     with pytest.raises(UsageError, match="6 actions|4 actions"):
-        check_compatible(snap, game="breakout", num_actions=6, screen_shape=(84, 84), history_length=4)
+        check_compatible(snap.path, snapshot_fields(snap), game="breakout", num_actions=6, screen_shape=(84, 84), history_length=4)
     with pytest.raises(UsageError, match="84x84 screens, not 80x80"):
-        check_compatible(snap, game="breakout", num_actions=4, screen_shape=(80, 80), history_length=4)
+        check_compatible(snap.path, snapshot_fields(snap), game="breakout", num_actions=4, screen_shape=(80, 80), history_length=4)
     with pytest.raises(UsageError, match="game 'breakout', not 'pong'"):
-        check_compatible(snap, game="pong", num_actions=4, screen_shape=(84, 84), history_length=4)
+        check_compatible(snap.path, snapshot_fields(snap), game="pong", num_actions=4, screen_shape=(84, 84), history_length=4)
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "text", "flipped", "no_metadata"])

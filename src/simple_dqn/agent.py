@@ -32,6 +32,8 @@ class Agent:
     Attributes:
         total_train_steps: train-phase steps so far (drives the exploration rate).
         callback: an object with on_step(action, reward, terminal, exploration_rate), or None.
+        stop_requested: set it (from a signal handler) to end the running phase after the
+            current step; the phase methods return the number of steps they played.
     """
 
     def __init__(self, environment: Environment, memory: ReplayMemory, net: DeepQNetwork | None, *,
@@ -57,6 +59,7 @@ class Agent:
         self.total_train_steps = total_train_steps
         self.rng = rng if rng is not None else np.random.default_rng()
         self.callback = None
+        self.stop_requested = False
 
     def exploration_rate(self) -> float:
         """Epsilon of the train phase at total_train_steps (linear decay, then held)."""
@@ -123,20 +126,31 @@ class Agent:
             self.restart_random(store)
         return action, reward, screen, terminal
 
-    def play_random(self, random_steps: int) -> None:
-        """Fill the replay memory with random_steps steps of uniformly random play."""
-        self.restart_random(store=True)
-        for _ in range(random_steps):
-            self.step(1.0, store=True)
+    def play_random(self, random_steps: int, restart: bool = True) -> int:
+        """Fill the replay memory with up to random_steps steps of uniformly random play.
 
-    def train(self, train_steps: int) -> None:
-        """Play train_steps epsilon-greedy steps, storing them and training every train_frequency.
+        restart=False continues the current episode (resuming mid-phase). Returns steps played.
+        """
+        if restart:
+            self.restart_random(store=True)
+        for played in range(random_steps):
+            if self.stop_requested:
+                return played
+            self.step(1.0, store=True)
+        return random_steps
+
+    def train(self, train_steps: int, restart: bool = True) -> int:
+        """Play up to train_steps epsilon-greedy steps, storing them and training every train_frequency.
 
         Starts a new episode (the memory must not join this phase's screens to the last
-        phase's), unlike the original, which continued the test phase's game.
+        phase's), unlike the original, which continued the test phase's game; restart=False
+        continues the current one (resuming mid-phase). Returns steps played.
         """
-        self.restart_random(store=True)
-        for _ in range(train_steps):
+        if restart:
+            self.restart_random(store=True)
+        for played in range(train_steps):
+            if self.stop_requested:
+                return played
             self.step(self.exploration_rate(), store=True)
             if self.target_steps and self.total_train_steps % self.target_steps == 0:
                 self.net.update_target_network()
@@ -147,12 +161,31 @@ class Agent:
                     td_errors = self.net.train(minibatch)
                     self.mem.update_priorities(minibatch.indexes, td_errors)
             self.total_train_steps += 1
+        return train_steps
 
-    def test(self, test_steps: int) -> None:
-        """Play test_steps steps with exploration_rate_test, from a fresh random start."""
-        self.restart_random()
-        for _ in range(test_steps):
+    def test(self, test_steps: int, restart: bool = True) -> int:
+        """Play up to test_steps steps with exploration_rate_test, from a fresh random start.
+
+        Returns steps played.
+        """
+        if restart:
+            self.restart_random()
+        for played in range(test_steps):
+            if self.stop_requested:
+                return played
             self.step(self.exploration_rate_test)
+        return test_steps
+
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Counters, the random generator's state and the current state buffer, for a checkpoint."""
+        return (dict(total_train_steps=self.total_train_steps, rng=self.rng.bit_generator.state),
+                dict(state_buffer=self.buf.buffer.copy()))
+
+    def set_state(self, meta: dict, arrays: dict) -> None:
+        """Restore from get_state()."""
+        self.total_train_steps = int(meta["total_train_steps"])
+        self.rng.bit_generator.state = meta["rng"]
+        self.buf.buffer[...] = np.asarray(arrays["state_buffer"])
 
     def play(self, num_games: int) -> list[float]:
         """Play num_games whole games with exploration_rate_test; return each game's score."""

@@ -37,7 +37,8 @@ REUSED_OPTIONS = (
     "rmsprop_variant", "clip_error", "loss", "min_reward", "max_reward", "batch_norm", "double_q",
     "dueling", "init", "datatype", "exploration_rate_start", "exploration_rate_end",
     "exploration_decay_steps", "exploration_rate_test", "train_frequency", "train_repeat",
-    "target_steps", "random_starts", "random_steps", "train_steps", "preset",
+    "target_steps", "random_starts", "random_steps", "train_steps", "test_steps", "test_games", "checkpoint",
+    "preset",
 )
 
 
@@ -189,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     main.add_argument("--save_weights_prefix", help="Save the network after each epoch to "
                       "<prefix>_<epoch>.safetensors.")
     main.add_argument("--csv_file", help="Write training progress to this CSV file.")
+    _flag(main, "--checkpoint", default=False, help="End each epoch with a full-state checkpoint beside the "
+          "snapshot (networks, optimizer, counters, random generators, replay memory), and make Ctrl-C or "
+          "SIGTERM write one mid-epoch; see --resume.")
+    main.add_argument("--resume", choices=["auto"], default=None, help="auto: continue from the newest valid "
+                      "checkpoint of --save_weights_prefix, if there is one.")
 
     common = parser.add_argument_group("Common")
     common.add_argument("--preset", choices=sorted(PRESETS), default="simple_dqn", help="A bundle of the "

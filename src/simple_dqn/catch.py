@@ -72,6 +72,16 @@ class CatchEnvironment(Environment):
     def get_screen(self) -> np.ndarray:
         return self.grid()[np.ix_(self._rows, self._cols)]
 
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        return (dict(mode=self.mode, life_lost=self.life_lost, fruit_row=self.fruit_row, fruit_col=self.fruit_col,
+                     basket=self.basket, over=self._over, rng=self.rng.bit_generator.state), {})
+
+    def set_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        self.mode, self.life_lost = meta["mode"], bool(meta["life_lost"])
+        self.fruit_row, self.fruit_col = int(meta["fruit_row"]), int(meta["fruit_col"])
+        self.basket, self._over = int(meta["basket"]), bool(meta["over"])
+        self.rng.bit_generator.state = meta["rng"]
+
     def rgb_screen(self) -> np.ndarray:
         """The grid in colour, (10, 10, 3) uint8, for play and record."""
         return np.repeat(self.grid()[:, :, None], 3, axis=2)

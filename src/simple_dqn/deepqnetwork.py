@@ -263,5 +263,49 @@ class DeepQNetwork:
             if tuple(value.shape) != tuple(own[name].shape):
                 raise ValueError(f"weight {name} has shape {tuple(value.shape)}, the network needs "
                                  f"{tuple(own[name].shape)}")
+            if value.is_floating_point() != own[name].is_floating_point():
+                raise ValueError(f"weight {name} has dtype {value.dtype}, the network needs {own[name].dtype}")
         self.online.load_state_dict({k: v.to(own[k].dtype) for k, v in tensors.items()})
         self.update_target_network()
+
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Online and target weights, optimizer state and counters, for a checkpoint."""
+        arrays = {f"online/{k}": v.detach().cpu().numpy() for k, v in self.online.state_dict().items()}
+        arrays.update({f"target/{k}": v.detach().cpu().numpy() for k, v in self.target.state_dict().items()})
+        optimizer = self.optimizer.state_dict()
+        numbers = {}
+        for index, values in optimizer["state"].items():
+            for key, value in values.items():
+                if torch.is_tensor(value):
+                    arrays[f"optimizer/{index}/{key}"] = value.detach().cpu().numpy()
+                else:
+                    numbers[f"{index}/{key}"] = value
+        meta = dict(train_iterations=self.train_iterations, cost_sum=float(self._cost_sum),
+                    cost_count=self._cost_count, param_groups=optimizer["param_groups"], optimizer_numbers=numbers)
+        return meta, arrays
+
+    def set_state(self, meta: dict, arrays: dict) -> None:
+        """Restore from get_state().
+
+        Raises:
+            ValueError: the saved networks or optimizer do not fit this network.
+        """
+        for name, module in (("online", self.online), ("target", self.target)):
+            own = module.state_dict()
+            saved = {k[len(name) + 1:]: v for k, v in arrays.items() if k.startswith(name + "/")}
+            if set(saved) != set(own) or any(tuple(saved[k].shape) != tuple(own[k].shape) for k in own):
+                raise ValueError(f"the saved {name} network does not fit this network")
+            module.load_state_dict({k: torch.as_tensor(np.asarray(v)).to(own[k].dtype) for k, v in saved.items()})
+        state: dict = {}
+        for key, value in arrays.items():
+            if key.startswith("optimizer/"):
+                _, index, name = key.split("/", 2)
+                state.setdefault(int(index), {})[name] = torch.as_tensor(np.asarray(value)).to(self.device)
+        for key, value in meta["optimizer_numbers"].items():
+            index, name = key.split("/", 1)
+            state.setdefault(int(index), {})[name] = value
+        self.optimizer.load_state_dict(dict(state=state, param_groups=meta["param_groups"]))
+        self.train_iterations = int(meta["train_iterations"])
+        self._cost_sum.fill_(float(meta["cost_sum"]))
+        self._cost_count = int(meta["cost_count"])
+        self.target.eval()

@@ -92,6 +92,18 @@ class Environment(ABC):
     def close(self) -> None:
         """Release the emulator."""
 
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The game's full state for a checkpoint: (JSON-able meta, uint8 arrays).
+
+        Raises:
+            NotImplementedError: the environment cannot save its state (Gymnasium).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot save its state")
+
+    def set_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Restore a state from get_state()."""
+        raise NotImplementedError(f"{type(self).__name__} cannot restore its state")
+
 
 def resize_screen(gray: np.ndarray, screen_shape: tuple[int, int]) -> np.ndarray:
     """Resize a grayscale frame to (height, width) with cv2.INTER_LINEAR, as the original did."""
@@ -276,6 +288,19 @@ class ALEEnvironment(Environment):
     def rgb_screen(self) -> np.ndarray:
         """The current raw emulator frame in colour: uint8, shape (210, 160, 3)."""
         return self.ale.getScreenRGB()
+
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        # ALE's own serialisation, with its random generator (sticky actions).
+        ale_state = self.ale.cloneState(include_rng=True).__getstate__()
+        return (dict(mode=self.mode, life_lost=self.life_lost),
+                dict(ale_state=np.frombuffer(ale_state, dtype=np.uint8)))
+
+    def set_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        from ale_py import ALEState
+
+        self.ale.restoreState(ALEState(np.asarray(arrays["ale_state"], dtype=np.uint8).tobytes()))
+        self.mode, self.life_lost = meta["mode"], bool(meta["life_lost"])
+        self._pooled = False
 
 
 class GymEnvironment(Environment):

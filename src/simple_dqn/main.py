@@ -12,6 +12,7 @@ import os
 import random
 import re
 import sys
+import time
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def build(args, snapshot, **env_kwargs):
 
     from simple_dqn.agent import Agent
     from simple_dqn.deepqnetwork import DeepQNetwork
-    from simple_dqn.snapshot import check_compatible
+    from simple_dqn.snapshot import check_compatible, snapshot_fields
 
     if args.random_seed is not None:
         random.seed(args.random_seed)
@@ -113,8 +114,8 @@ def build(args, snapshot, **env_kwargs):
 
     env = make_environment(args, **env_kwargs)
     if snapshot is not None:
-        check_compatible(snapshot, game=env.name, num_actions=env.num_actions, screen_shape=env.screen_shape,
-                         history_length=args.history_length)
+        check_compatible(snapshot.path, snapshot_fields(snapshot), game=env.name, num_actions=env.num_actions,
+                         screen_shape=env.screen_shape, history_length=args.history_length)
     mem = make_memory(args, env.screen_shape, rng)
     net = DeepQNetwork(num_actions=env.num_actions, history_length=args.history_length,
                        screen_shape=env.screen_shape, device=device, datatype=args.datatype,
@@ -140,16 +141,120 @@ def build(args, snapshot, **env_kwargs):
     return env, mem, net, agent
 
 
+def phase_plan(args) -> list[tuple[int, str, int]]:
+    """The phases to run, in order: (epoch, phase, steps); test by games is phase "test_games"."""
+    plan = [(0, "random", args.random_steps)] if args.random_steps else []
+    for epoch in range(args.start_epoch + 1, args.epochs + 1):
+        if args.train_steps:
+            plan.append((epoch, "train", args.train_steps))
+        if args.test_games:
+            plan.append((epoch, "test_games", args.test_games))
+        elif args.test_steps:
+            plan.append((epoch, "test", args.test_steps))
+    return plan
+
+
+def capture_state(env, mem, net, agent, stats) -> dict:
+    """Every component's (meta, arrays) for a checkpoint, the process's random generators included."""
+    import torch
+
+    version, internal, gauss = random.getstate()
+    components = dict(agent=agent.get_state(), memory=mem.get_state(), network=net.get_state(),
+                      statistics=stats.get_state(),
+                      rng=(dict(python=[version, list(internal), gauss]),
+                           dict(torch=torch.get_rng_state().numpy())))
+    try:
+        components["environment"] = env.get_state()
+    except NotImplementedError:
+        logger.warning("%s cannot save its game state: a resumed run starts a new episode", type(env).__name__)
+    return components
+
+
+def restore_state(checkpoint, env, mem, net, agent, stats, total_steps) -> bool:
+    """Load every component from an open checkpoint. Returns whether the game state was restored.
+
+    Raises:
+        UsageError: a damaged checkpoint or one that does not fit these components.
+    """
+    import torch
+
+    try:
+        agent.set_state(*checkpoint.component("agent"))
+        mem.set_state(*checkpoint.component("memory"))
+        net.set_state(*checkpoint.component("network"))
+        meta, arrays = checkpoint.component("statistics")
+        stats.set_state(meta, arrays, total_steps)
+        meta, arrays = checkpoint.component("rng")
+        version, internal, gauss = meta["python"]
+        random.setstate((version, tuple(internal), gauss))
+        torch.set_rng_state(torch.from_numpy(np.asarray(arrays["torch"], dtype=np.uint8)))
+        if "environment" in checkpoint.file:
+            env.set_state(*checkpoint.component("environment"))
+            return True
+        return False
+    except UsageError:
+        raise
+    except Exception as e:
+        raise UsageError(f"checkpoint {checkpoint.path!r} is damaged or does not fit this run "
+                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                         "use an earlier checkpoint") from None
+
+
+def find_checkpoint(args, snapshot) -> str | None:
+    """The checkpoint this run continues from: --resume auto, or the one beside a resumed snapshot."""
+    from simple_dqn.checkpoint import checkpoint_beside, find_resumable
+
+    if args.resume == "auto":
+        if not args.save_weights_prefix:
+            raise UsageError("--resume auto needs --save_weights_prefix (train.sh sets it) to find checkpoints")
+        path = find_resumable(args.save_weights_prefix)
+        if path is None:
+            logger.info("No checkpoint of %s to resume from: starting a new run", args.save_weights_prefix)
+        return path
+    if snapshot is not None and args.start_epoch > 0 and args.train_steps > 0:
+        path = checkpoint_beside(snapshot.path)
+        if path is None:
+            logger.warning("No checkpoint beside %s: resuming with its weights only; the replay memory "
+                           "starts empty and the optimizer state is new", snapshot.path)
+        return path
+    return None
+
+
 def run(args, snapshot) -> int:
     """Build the components and run the phases. Returns the exit status."""
+    import signal
+
+    from simple_dqn.checkpoint import (Checkpoint, checkpoint_path, interrupted_path, prune_epoch_checkpoints,
+                                       save_checkpoint)
     from simple_dqn.evaluation import format_summary, summarize, write_games_csv
-    from simple_dqn.snapshot import save_snapshot
+    from simple_dqn.snapshot import check_compatible, save_snapshot
     from simple_dqn.statistics import Statistics
 
     env, mem, net, agent = build(args, snapshot)
-    resuming = args.start_epoch > 0 and args.train_steps > 0
-    stats = Statistics(args.csv_file, append_after_epoch=args.start_epoch if resuming else None)
+    prefix = args.save_weights_prefix
+    checkpoint_file = find_checkpoint(args, snapshot)
+    position = None  # (epoch, phase, steps done) to continue from
+    if checkpoint_file is None:
+        resuming = args.start_epoch > 0 and args.train_steps > 0
+        stats = Statistics(args.csv_file, append_after_epoch=args.start_epoch if resuming else None)
+    else:
+        with Checkpoint(checkpoint_file) as checkpoint:
+            header = checkpoint.header
+            try:
+                check_compatible(checkpoint_file, header, game=env.name, num_actions=env.num_actions,
+                                 screen_shape=env.screen_shape, history_length=args.history_length)
+                position = (int(header["epoch"]), str(header["phase"]), int(header["done"]))
+            except (KeyError, TypeError, ValueError):
+                raise UsageError(f"checkpoint {checkpoint_file!r} has a damaged header; use an earlier one") from None
+            args.start_epoch = max(0, position[0] - 1) if position[1] != "random" else 0
+            stats = Statistics(None)
+            stats.csv_file = args.csv_file
+            restored_game = restore_state(checkpoint, env, mem, net, agent, stats, None)
+        logger.info("Resuming from checkpoint %s at epoch %d, phase %s, after %d steps", checkpoint_file,
+                    *position)
     agent.callback = stats
+    force_restart = checkpoint_file is not None and not restored_game
+    progress = {"steps": int(header["progress"]) if checkpoint_file else 0}
 
     def write_row(epoch: int, phase: str) -> None:
         stats.write(epoch, phase, total_train_steps=agent.total_train_steps, memory=mem, net=net)
@@ -163,52 +268,85 @@ def run(args, snapshot) -> int:
             write_games_csv(path, epoch, scores)
             logger.info("Per-game scores written to %s", path)
 
+    def save_snapshot_of(epoch: int) -> None:
+        path = f"{prefix}_{epoch}.safetensors"
+        logger.info("Saving weights to %s", path)
+        save_snapshot(path, net.weights(), game=env.name, environment=args.environment, epoch=epoch,
+                      total_train_steps=agent.total_train_steps, action_set=env.action_set,
+                      screen_shape=env.screen_shape, history_length=args.history_length,
+                      architecture=dict(batch_norm=args.batch_norm, dueling=args.dueling),
+                      options=snapshot_options(args))
+
+    def write_checkpoint(path: str, epoch: int, phase: str, done: int) -> None:
+        started = time.perf_counter()
+        header = dict(game=env.name, num_actions=env.num_actions, action_set=env.action_set,
+                      screen_height=env.screen_shape[0], screen_width=env.screen_shape[1],
+                      history_length=args.history_length, epoch=epoch, phase=phase, done=done,
+                      progress=progress["steps"], options=snapshot_options(args))
+        size = save_checkpoint(path, header, capture_state(env, mem, net, agent, stats))
+        logger.info("Checkpoint %s written: %.1f MB in %.1f s", path, size / 1e6, time.perf_counter() - started)
+
+    if args.play_games:
+        logger.info("Playing for %d game(s)", args.play_games)
+        env.set_mode("test")
+        stats.reset("play")
+        scores = agent.play(args.play_games)
+        write_row(0, "play")
+        print(f"played {len(scores)} game(s): {format_summary(summarize(scores))}", flush=True)
+        return 0
+
+    def request_stop(signum, frame):
+        agent.stop_requested = True
+        signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
+        print(f"simple_dqn: {signal.Signals(signum).name}: finishing the step, then writing a checkpoint",
+              file=sys.stderr, flush=True)
+
+    graceful = bool(args.checkpoint and prefix)
+    if graceful:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, request_stop)
+
+    plan = phase_plan(args)
+    if position is not None:
+        keys = [(epoch, phase) for epoch, phase, _ in plan]
+        plan = plan[keys.index(position[:2]):] if position[:2] in keys else \
+            [item for item in plan if item[0] > position[0]]
+    runners = dict(random=agent.play_random, train=agent.train, test=agent.test)
+    modes = dict(random="train", train="train", test="test", test_games="test")
     try:
-        if args.play_games:
-            logger.info("Playing for %d game(s)", args.play_games)
-            env.set_mode("test")
-            stats.reset("play")
-            scores = agent.play(args.play_games)
-            write_row(0, "play")
-            print(f"played {len(scores)} game(s): {format_summary(summarize(scores))}", flush=True)
-            return 0
-
-        if args.random_steps:
-            logger.info("Populating replay memory with %d random moves", args.random_steps)
-            env.set_mode("train")
-            stats.reset("random", args.random_steps)
-            agent.play_random(args.random_steps)
-            write_row(0, "random")
-
-        for epoch in range(args.start_epoch, args.epochs):
-            logger.info("Epoch #%d", epoch + 1)
-            if args.train_steps:
-                logger.info(" Training for %d steps", args.train_steps)
-                env.set_mode("train")
-                stats.reset("train", args.train_steps)
-                agent.train(args.train_steps)
-                write_row(epoch + 1, "train")
-                if args.save_weights_prefix:
-                    path = f"{args.save_weights_prefix}_{epoch + 1}.safetensors"
-                    logger.info("Saving weights to %s", path)
-                    save_snapshot(path, net.weights(), game=env.name, environment=args.environment,
-                                  epoch=epoch + 1, total_train_steps=agent.total_train_steps,
-                                  action_set=env.action_set, screen_shape=env.screen_shape,
-                                  history_length=args.history_length, architecture=dict(
-                                      batch_norm=args.batch_norm, dueling=args.dueling),
-                                  options=snapshot_options(args))
-            if args.test_games:
-                logger.info(" Testing for %d games", args.test_games)
-                env.set_mode("test")
-                stats.reset("test", None)
-                evaluate(epoch + 1)
-                write_row(epoch + 1, "test")
-            elif args.test_steps:
-                logger.info(" Testing for %d steps", args.test_steps)
-                env.set_mode("test")
-                stats.reset("test", args.test_steps)
-                agent.test(args.test_steps)
-                write_row(epoch + 1, "test")
+        for index, (epoch, phase, steps) in enumerate(plan):
+            done = position[2] if position is not None and (epoch, phase) == position[:2] else 0
+            if phase == "train" and done == 0:
+                logger.info("Epoch #%d", epoch)
+            logger.info(" %s for %d %s", dict(random="Populating replay memory with random moves",
+                                              train="Training", test="Testing",
+                                              test_games="Testing").get(phase),
+                        steps, "games" if phase == "test_games" else "steps")
+            env.set_mode(modes[phase])
+            if done == 0:
+                stats.reset("test" if phase == "test_games" else phase, steps)
+            if phase == "test_games":
+                evaluate(epoch)
+                played = steps
+            else:
+                played = done + runners[phase](steps - done, restart=done == 0 or force_restart)
+            progress["steps"] += played - done
+            if agent.stop_requested:
+                path = interrupted_path(prefix)
+                write_checkpoint(path, epoch, phase, played if phase != "test_games" else 0)
+                print(f"simple_dqn: stopped in epoch {epoch}, phase {phase}, after {played} steps; resume with "
+                      f"--resume auto (e.g. ./train.sh <rom> [label] --resume auto) or from {path}",
+                      file=sys.stderr, flush=True)
+                return 0
+            write_row(epoch, "test" if phase == "test_games" else phase)
+            if phase == "train" and prefix:
+                save_snapshot_of(epoch)
+            last_of_epoch = index + 1 == len(plan) or plan[index + 1][0] != epoch
+            if args.checkpoint and prefix and epoch > 0 and last_of_epoch:
+                write_checkpoint(checkpoint_path(prefix, epoch), epoch + 1, "train", 0)
+                prune_epoch_checkpoints(prefix)
+                if os.path.exists(interrupted_path(prefix)):
+                    os.unlink(interrupted_path(prefix))
     finally:
         stats.close()
         env.close()

@@ -42,6 +42,15 @@ import numpy as np
 MAX_SAMPLING_ROUNDS = 100  # bound on the rejection-sampling rounds of one minibatch
 
 
+def copy_rows(source, target: np.ndarray, count: int) -> None:
+    """target[:count] = source, reading an h5py dataset straight into target (no second copy)."""
+    if hasattr(source, "read_direct"):
+        if count:
+            source.read_direct(target, np.s_[0:count], np.s_[0:count])
+    else:
+        target[:count] = source
+
+
 class Minibatch(NamedTuple):
     """A minibatch of transitions; all arrays share the first dimension batch_size.
 
@@ -205,3 +214,27 @@ class ReplayMemory:
 
     def update_priorities(self, indexes: np.ndarray, td_errors: np.ndarray) -> None:
         """No-op for uniform replay; prioritized replay overrides it."""
+
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The filled part of the memory for a checkpoint: (meta, arrays of count rows)."""
+        arrays = dict(screens=self.screens[:self.count], actions=self.actions[:self.count],
+                      rewards=self.rewards[:self.count], terminals=self.terminals[:self.count],
+                      starts=self.starts[:self.count])
+        return dict(size=self.size, count=self.count, current=self.current), arrays
+
+    def set_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Restore from get_state().
+
+        Raises:
+            ValueError: the saved memory does not fit this one (size or screen shape).
+        """
+        count = int(meta["count"])
+        if int(meta["size"]) != self.size or tuple(arrays["screens"].shape[1:]) != self.screen_shape:
+            raise ValueError(f"the saved replay memory holds {meta['size']} screens of "
+                             f"{tuple(arrays['screens'].shape[1:])}, this one {self.size} of {self.screen_shape}")
+        for name in ("screens", "actions", "rewards", "terminals", "starts"):
+            target = getattr(self, name)
+            if arrays[name].shape[0] != count or arrays[name].dtype != target.dtype:
+                raise ValueError(f"the saved replay memory's {name} array is damaged")
+            copy_rows(arrays[name], target, count)
+        self.count, self.current = count, int(meta["current"])

@@ -145,23 +145,31 @@ def load_snapshot(path: str) -> Snapshot:
     return snapshot
 
 
-def check_compatible(snapshot: Snapshot, *, game: str, num_actions: int, screen_shape: tuple[int, int],
+def check_compatible(source: str, saved: dict, *, game: str, num_actions: int, screen_shape: tuple[int, int],
                      history_length: int) -> None:
-    """Refuse a snapshot made for another game, action set, screen size or history length.
+    """Refuse a snapshot or checkpoint made for another game, action set, screen size or history.
+
+    saved: the file's game, num_actions, screen_height, screen_width and history_length.
 
     Raises:
         UsageError: naming what differs.
     """
     problems = []
-    if snapshot.game != game:
-        problems.append(f"game {snapshot.game!r}, not {game!r}")
-    if snapshot.num_actions != num_actions:
-        problems.append(f"{snapshot.num_actions} actions, not {num_actions}")
-    if tuple(snapshot.screen_shape) != tuple(screen_shape):
-        problems.append(f"{snapshot.screen_shape[0]}x{snapshot.screen_shape[1]} screens, "
-                        f"not {screen_shape[0]}x{screen_shape[1]}")
-    if snapshot.history_length != history_length:
-        problems.append(f"history_length {snapshot.history_length}, not {history_length}")
+    if saved["game"] != game:
+        problems.append(f"game {saved['game']!r}, not {game!r}")
+    if int(saved["num_actions"]) != num_actions:
+        problems.append(f"{saved['num_actions']} actions, not {num_actions}")
+    saved_shape = (int(saved["screen_height"]), int(saved["screen_width"]))
+    if saved_shape != tuple(screen_shape):
+        problems.append(f"{saved_shape[0]}x{saved_shape[1]} screens, not {screen_shape[0]}x{screen_shape[1]}")
+    if int(saved["history_length"]) != history_length:
+        problems.append(f"history_length {saved['history_length']}, not {history_length}")
     if problems:
-        raise UsageError(f"snapshot {snapshot.path!r} was made for {'; '.join(problems)}; "
-                         "use a snapshot of this game and these settings")
+        raise UsageError(f"{source!r} was made for {'; '.join(problems)}; use one made for this game and "
+                         "these settings")
+
+
+def snapshot_fields(snapshot: Snapshot) -> dict:
+    """The fields check_compatible() compares, from a loaded snapshot."""
+    return dict(game=snapshot.game, num_actions=snapshot.num_actions, screen_height=snapshot.screen_shape[0],
+                screen_width=snapshot.screen_shape[1], history_length=snapshot.history_length)

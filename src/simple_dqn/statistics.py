@@ -177,6 +177,38 @@ class Statistics:
         """Close the progress bar."""
         self._close_bar()
 
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """The running counts of the phase, the rows written and the validation states."""
+        now = time.perf_counter()
+        meta = dict(phase=self.phase, num_steps=self.num_steps, num_games=self.num_games,
+                    game_rewards=self.game_rewards, average_reward=self.average_reward,
+                    min_game_reward=_json_number(self.min_game_reward),
+                    max_game_reward=_json_number(self.max_game_reward),
+                    last_exploration_rate=self.last_exploration_rate, total_elapsed=now - self.start_time,
+                    epoch_elapsed=now - self.epoch_start_time, rows=self.rows)
+        arrays = {} if self.validation_states is None else dict(validation_states=self.validation_states)
+        return meta, arrays
+
+    def set_state(self, meta: dict, arrays: dict, total_steps: int | None = None) -> None:
+        """Restore from get_state() and rewrite the CSV with the saved rows (dropping any later ones)."""
+        self.reset(meta["phase"], total_steps)
+        for key in ("num_steps", "num_games", "game_rewards", "average_reward", "last_exploration_rate"):
+            setattr(self, key, meta[key])
+        self.min_game_reward = float(meta["min_game_reward"])
+        self.max_game_reward = float(meta["max_game_reward"])
+        now = time.perf_counter()
+        self.start_time = now - meta["total_elapsed"]
+        self.epoch_start_time = now - meta["epoch_elapsed"]
+        if "validation_states" in arrays:
+            self.validation_states = np.asarray(arrays["validation_states"])
+        self.rows = [list(map(str, row)) for row in meta["rows"]]
+        if self.csv_file:
+            self._flush()
+
+
+def _json_number(value: float) -> float | str:
+    return value if math.isfinite(value) else repr(value)  # JSON has no infinity
+
 
 def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
