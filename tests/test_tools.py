@@ -184,3 +184,21 @@ def test_profile_random_script():
     proc = run_script("profile_random.sh", ["--log_level", "WARNING"], timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Ordered by: cumulative time" in proc.stdout and "play_random" in proc.stdout
+
+
+@pytest.mark.parametrize("script", ["play.sh", "record.sh", "nvis.sh"])
+def test_tools_refuse_bad_snapshots(script, tmp_path):
+    proc = run_script(script, [tmp_path / "breakout_3.safetensors", "--display_screen", "false"]
+                      if script != "play.sh" else [tmp_path / "breakout_3.safetensors"])
+    assert_one_line_error(proc, "does not exist")
+    fake = tmp_path / "breakout_3.safetensors"
+    fake.write_text("not a snapshot")
+    proc = run_script(script, [fake])
+    assert_one_line_error(proc, "not a readable snapshot")
+
+
+def test_record_refuses_an_unwritable_folder(breakout_run, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = run_script("record.sh", [breakout_run / "breakout_2.safetensors", "--videos_dir", blocker / "videos"])
+    assert_one_line_error(proc, "cannot create folder")

@@ -26,7 +26,7 @@ from torch import nn
 from simple_dqn.errors import UsageError, report_usage_errors
 
 MAX_STATES = 2000  # states kept from the game, in steps
-ZOOM = 4  # pixels per screen pixel in the page
+ZOOM = 3  # pixels per screen pixel in the page
 
 
 class FilterActivation(nn.Module):

@@ -17,6 +17,17 @@ from __future__ import annotations
 import torch
 
 
+def _state_tensors(optimizer: torch.optim.Optimizer, params: list, name: str) -> list[torch.Tensor]:
+    """The per-parameter state tensor ``name`` of each param, created as zeros on first use."""
+    tensors = []
+    for p in params:
+        state = optimizer.state[p]
+        if name not in state:
+            state[name] = torch.zeros_like(p)
+        tensors.append(state[name])
+    return tensors
+
+
 class NeonRMSprop(torch.optim.Optimizer):
     """Neon's RMSProp (see module docstring). lr: step size; decay: rho of the running mean."""
 
@@ -30,12 +41,7 @@ class NeonRMSprop(torch.optim.Optimizer):
             if not params:
                 continue
             grads = [p.grad for p in params]
-            squares = []
-            for p in params:
-                state = self.state[p]
-                if not state:
-                    state["square_avg"] = torch.zeros_like(p)
-                squares.append(state["square_avg"])
+            squares = _state_tensors(self, params, "square_avg")
             decay, eps, lr = group["decay"], group["eps"], group["lr"]
             torch._foreach_mul_(squares, decay)
             torch._foreach_addcmul_(squares, grads, grads, value=1 - decay)
@@ -67,14 +73,8 @@ class GravesRMSprop(torch.optim.Optimizer):
             if not params:
                 continue
             grads = torch._foreach_mul([p.grad for p in params], group["grad_scale"])
-            means, squares = [], []
-            for p in params:
-                state = self.state[p]
-                if not state:
-                    state["grad_avg"] = torch.zeros_like(p)
-                    state["square_avg"] = torch.zeros_like(p)
-                means.append(state["grad_avg"])
-                squares.append(state["square_avg"])
+            means = _state_tensors(self, params, "grad_avg")
+            squares = _state_tensors(self, params, "square_avg")
             decay = group["decay"]
             torch._foreach_mul_(means, decay)
             torch._foreach_add_(means, grads, alpha=1 - decay)

@@ -69,6 +69,7 @@ def plot(csv_files: list[str], png_file: str, fields: list[str], *, dpi: int = 8
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from simple_dqn.atomic import atomic_path
 
@@ -97,6 +98,7 @@ def plot(csv_files: list[str], png_file: str, fields: list[str], *, dpi: int = 8
                 axes.plot([e for e, _ in points], [v[field] for _, v in points],
                           label=os.path.splitext(os.path.basename(path))[0])
             axes.legend(loc="best", fontsize="small")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(field)
         axes.set_xlabel("epoch")
         axes.set_ylabel(field)

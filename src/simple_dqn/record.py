@@ -116,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         from simple_dqn.main import build, load_arguments
         from simple_dqn.snapshot import split_snapshot_name
 
+        from simple_dqn.atomic import ensure_writable_dir
+
+        ensure_writable_dir(os.path.join(own.videos_dir, "x"))
         args, snapshot = load_arguments(["--load_weights", own.snapshot, *rest])
         if args.environment != "ale":
             raise UsageError("record.sh records ALE games only; this snapshot is for "
@@ -128,7 +131,6 @@ def main(argv: list[str] | None = None) -> int:
         prefix, epoch = split_snapshot_name(own.snapshot)
         frames_dir = os.path.join(own.videos_dir, env.name)
         video = os.path.join(own.videos_dir, f"{env.name}_{epoch}.mp4")
-        os.makedirs(own.videos_dir, exist_ok=True)
         write_frames(recorder.frames, frames_dir)
         write_video(recorder.frames, recorder.audio, video)
         print(f"score {score:g} in {len(recorder.frames)} frames; wrote {frames_dir}/ and {video}", flush=True)
