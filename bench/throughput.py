@@ -60,7 +60,8 @@ def build(args, device):
     env = ALEEnvironment(args.game, random_seed=0)
     mem = ReplayMemory(size=args.replay_size, history_length=4, screen_shape=(84, 84), batch_size=32,
                        rng=np.random.default_rng(0))
-    net = DeepQNetwork(num_actions=env.num_actions, history_length=4, screen_shape=(84, 84), device=device)
+    net = DeepQNetwork(num_actions=env.num_actions, history_length=4, screen_shape=(84, 84), device=device,
+                       channels_last=args.channels_last, autocast=args.autocast)
     agent = Agent(env, mem, net, train_frequency=args.train_frequency, target_steps=10_000,
                   rng=np.random.default_rng(0), exploration_decay_steps=1_000_000)
     return env, mem, net, agent
@@ -114,6 +115,8 @@ def main():
     parser.add_argument("--replay_size", type=int, default=100_000)
     parser.add_argument("--train_frequency", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=100)
+    parser.add_argument("--autocast", choices=["none", "bfloat16", "float16"], default="none")
+    parser.add_argument("--channels_last", type=int, choices=[0, 1], default=1)
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
     device = "cuda:0" if args.backend == "gpu" else "cpu"
@@ -143,6 +146,7 @@ def main():
         "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores", "device": torch.cuda.get_device_name(0) if device != "cpu" else "cpu",
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "steps": args.steps,
+        "autocast": args.autocast, "channels_last": bool(args.channels_last),
         "parts_ms": {k: round(v * 1000, 4) for k, v in parts.items()},
         "steps_per_second": {k: round(v, 1) for k, v in phases.items()},
         "ceiling_steps_per_second": {k: round(v, 1) for k, v in ceilings.items()},

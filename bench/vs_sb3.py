@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 
-def run_ours(fill_steps: int, train_steps: int, seed: int) -> dict:
+def run_ours(fill_steps: int, train_steps: int, seed: int, autocast: str = "none", channels_last: bool = True) -> dict:
     import numpy as np
 
     from simple_dqn.agent import Agent
@@ -38,7 +38,8 @@ def run_ours(fill_steps: int, train_steps: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     env = ALEEnvironment("breakout", random_seed=seed)
     mem = ReplayMemory(size=100_000, history_length=4, screen_shape=(84, 84), batch_size=32, rng=rng)
-    net = DeepQNetwork(num_actions=env.num_actions, history_length=4, screen_shape=(84, 84))
+    net = DeepQNetwork(num_actions=env.num_actions, history_length=4, screen_shape=(84, 84), autocast=autocast,
+                       channels_last=channels_last)
     agent = Agent(env, mem, net, exploration_rate_start=1.0, exploration_rate_end=1.0, train_frequency=4,
                   target_steps=10_000, rng=rng)
     agent.callback = Statistics(None, progress=False)  # as main runs it
@@ -101,23 +102,27 @@ def main():
     import stable_baselines3
     import torch
 
-    results = {"ours": [], "sb3": []}
+    runners = {"ours": run_ours, "sb3": run_sb3,
+               "ours_bf16": lambda *a: run_ours(*a, autocast="bfloat16", channels_last=False)}
+    results = {name: [] for name in runners}
     for round_ in range(args.rounds):
-        for name, fn in (("ours", run_ours), ("sb3", run_sb3)):
+        for name, fn in runners.items():
             figures = fn(args.fill_steps, args.train_steps, args.seed + round_)
             results[name].append(figures)
-            print(f"round {round_ + 1} {name:5s} fill {figures['fill']:8.1f} steps/s   train {figures['train']:7.1f} steps/s",
+            print(f"round {round_ + 1} {name:9s} fill {figures['fill']:8.1f} steps/s   train {figures['train']:7.1f} steps/s",
                   flush=True)
     medians = {name: {phase: statistics.median(r[phase] for r in runs) for phase in ("fill", "train")}
                for name, runs in results.items()}
-    ratios = {phase: medians["ours"][phase] / medians["sb3"][phase] for phase in ("fill", "train")}
+    ratios = {f"{name}/sb3 {phase}": medians[name][phase] / medians["sb3"][phase]
+              for name in ("ours", "ours_bf16") for phase in ("fill", "train")}
     summary = dict(date=time.strftime("%Y-%m-%d"), machine=f"{platform.machine()}, {__import__('os').cpu_count()} cores",
                    torch=torch.__version__, torch_threads=torch.get_num_threads(),
                    stable_baselines3=stable_baselines3.__version__, fill_steps=args.fill_steps,
                    train_steps=args.train_steps, rounds=args.rounds, medians=medians, ratios=ratios, runs=results)
-    print(f"\nmedian steps/s      ours     SB3   ratio")
+    print("\nmedian steps/s      ours  ours_bf16     SB3   ours/SB3  ours_bf16/SB3")
     for phase in ("fill", "train"):
-        print(f"{phase:12s}  {medians['ours'][phase]:8.1f} {medians['sb3'][phase]:7.1f}  {ratios[phase]:5.2f}x")
+        print(f"{phase:12s}  {medians['ours'][phase]:8.1f} {medians['ours_bf16'][phase]:10.1f} "
+              f"{medians['sb3'][phase]:7.1f}   {ratios[f'ours/sb3 {phase}']:7.2f}x  {ratios[f'ours_bf16/sb3 {phase}']:12.2f}x")
     print(json.dumps(summary))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")

@@ -20,7 +20,8 @@ def last_test_reward(path):
     ["--preset", "nature", "--optimizer", "rmsprop", "--learning_rate", "0.0025"],
     ["--double_q", "--dueling"],
     ["--prioritized_replay"],
-], ids=["default", "nature", "double_dueling", "prioritized"])
+    ["--autocast", "bfloat16", "--channels_last", "true"],
+], ids=["default", "nature", "double_dueling", "prioritized", "fast_paths"])
 def test_catch_learns(tmp_path, extra):
     csv_path = tmp_path / "catch.csv"
     proc = run_cli([*CATCH_FAST, *extra, "--csv_file", csv_path], timeout=240)

@@ -123,7 +123,8 @@ def build(args, snapshot, **env_kwargs):
                        optimizer=args.optimizer, decay_rate=args.decay_rate, clip_error=args.clip_error,
                        min_reward=args.min_reward, max_reward=args.max_reward, batch_norm=args.batch_norm,
                        dueling=args.dueling, double_q=args.double_q, init=args.init, loss=args.loss,
-                       rmsprop_variant=args.rmsprop_variant, batch_size=args.batch_size)
+                       rmsprop_variant=args.rmsprop_variant, batch_size=args.batch_size,
+                       channels_last=args.channels_last, autocast=args.autocast)
     if snapshot is not None:
         logger.info("Loading weights from %s", snapshot.path)
         try:
