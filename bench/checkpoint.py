@@ -35,12 +35,12 @@ def main():
     fill(mem, real_screens(50_000))
     path = os.path.join(args.folder, "bench.checkpoint.h5")
     started = time.perf_counter()
-    size = save_checkpoint(path, dict(progress=0), dict(memory=mem.get_state()))
+    size = save_checkpoint(path, dict(progress=0), dict(memory=mem.save_state()))
     write_seconds = time.perf_counter() - started
     restored = ReplayMemory(size=args.size, history_length=4, screen_shape=(84, 84), batch_size=32)
     started = time.perf_counter()
     with Checkpoint(path) as checkpoint:
-        restored.set_state(*checkpoint.component("memory"))
+        restored.load_state(*checkpoint.component("memory"))
     read_seconds = time.perf_counter() - started
     assert (restored.screens[-1] == mem.screens[-1]).all() and restored.count == mem.count
     os.unlink(path)

@@ -123,3 +123,16 @@ def test_memory_figure_for_one_million_screens():
     # One byte per pixel, each screen once, plus 7 bytes of bookkeeping per transition.
     assert mem.nbytes == 1_000_000 * (84 * 84 + 7)
     assert mem.nbytes < 7.1e9
+
+
+def test_memory_state_round_trip():
+    mem = memory(size=30)
+    fill(mem, 45)
+    meta, arrays = mem.save_state()
+    copy = memory(size=30, seed=9)
+    copy.load_state(meta, {k: np.array(v) for k, v in arrays.items()})
+    assert (copy.count, copy.current) == (mem.count, mem.current)
+    np.testing.assert_array_equal(copy.screens, mem.screens)
+    np.testing.assert_array_equal(copy.get_state(3), mem.get_state(3))
+    with pytest.raises(ValueError, match="holds 30 screens"):
+        memory(size=40).load_state(meta, arrays)

@@ -176,13 +176,13 @@ class Agent:
             self.step(self.exploration_rate_test)
         return test_steps
 
-    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+    def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Counters, the random generator's state and the current state buffer, for a checkpoint."""
         return (dict(total_train_steps=self.total_train_steps, rng=self.rng.bit_generator.state),
                 dict(state_buffer=self.buf.buffer.copy()))
 
-    def set_state(self, meta: dict, arrays: dict) -> None:
-        """Restore from get_state()."""
+    def load_state(self, meta: dict, arrays: dict) -> None:
+        """Restore from save_state()."""
         self.total_train_steps = int(meta["total_train_steps"])
         self.rng.bit_generator.state = meta["rng"]
         self.buf.buffer[...] = np.asarray(arrays["state_buffer"])

@@ -72,11 +72,11 @@ class CatchEnvironment(Environment):
     def get_screen(self) -> np.ndarray:
         return self.grid()[np.ix_(self._rows, self._cols)]
 
-    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+    def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         return (dict(mode=self.mode, life_lost=self.life_lost, fruit_row=self.fruit_row, fruit_col=self.fruit_col,
                      basket=self.basket, over=self._over, rng=self.rng.bit_generator.state), {})
 
-    def set_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
         self.mode, self.life_lost = meta["mode"], bool(meta["life_lost"])
         self.fruit_row, self.fruit_col = int(meta["fruit_row"]), int(meta["fruit_col"])
         self.basket, self._over = int(meta["basket"]), bool(meta["over"])

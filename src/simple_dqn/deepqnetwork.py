@@ -287,7 +287,7 @@ class DeepQNetwork:
         self.online.load_state_dict({k: v.to(own[k].dtype) for k, v in tensors.items()})
         self.update_target_network()
 
-    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+    def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Online and target weights, optimizer state and counters, for a checkpoint."""
         arrays = {f"online/{k}": v.detach().cpu().numpy() for k, v in self.online.state_dict().items()}
         arrays.update({f"target/{k}": v.detach().cpu().numpy() for k, v in self.target.state_dict().items()})
@@ -303,8 +303,8 @@ class DeepQNetwork:
                     cost_count=self._cost_count, param_groups=optimizer["param_groups"], optimizer_numbers=numbers)
         return meta, arrays
 
-    def set_state(self, meta: dict, arrays: dict) -> None:
-        """Restore from get_state().
+    def load_state(self, meta: dict, arrays: dict) -> None:
+        """Restore from save_state().
 
         Raises:
             ValueError: the saved networks or optimizer do not fit this network.

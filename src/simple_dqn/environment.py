@@ -92,7 +92,7 @@ class Environment(ABC):
     def close(self) -> None:
         """Release the emulator."""
 
-    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+    def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """The game's full state for a checkpoint: (JSON-able meta, uint8 arrays).
 
         Raises:
@@ -100,8 +100,8 @@ class Environment(ABC):
         """
         raise NotImplementedError(f"{type(self).__name__} cannot save its state")
 
-    def set_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-        """Restore a state from get_state()."""
+    def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Restore a state from save_state()."""
         raise NotImplementedError(f"{type(self).__name__} cannot restore its state")
 
 
@@ -289,13 +289,13 @@ class ALEEnvironment(Environment):
         """The current raw emulator frame in colour: uint8, shape (210, 160, 3)."""
         return self.ale.getScreenRGB()
 
-    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+    def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         # ALE's own serialisation, with its random generator (sticky actions).
         ale_state = self.ale.cloneState(include_rng=True).__getstate__()
         return (dict(mode=self.mode, life_lost=self.life_lost),
                 dict(ale_state=np.frombuffer(ale_state, dtype=np.uint8)))
 
-    def set_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
         from ale_py import ALEState
 
         self.ale.restoreState(ALEState(np.asarray(arrays["ale_state"], dtype=np.uint8).tobytes()))

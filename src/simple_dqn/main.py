@@ -160,12 +160,12 @@ def capture_state(env, mem, net, agent, stats) -> dict:
     import torch
 
     version, internal, gauss = random.getstate()
-    components = dict(agent=agent.get_state(), memory=mem.get_state(), network=net.get_state(),
-                      statistics=stats.get_state(),
+    components = dict(agent=agent.save_state(), memory=mem.save_state(), network=net.save_state(),
+                      statistics=stats.save_state(),
                       rng=(dict(python=[version, list(internal), gauss]),
                            dict(torch=torch.get_rng_state().numpy())))
     try:
-        components["environment"] = env.get_state()
+        components["environment"] = env.save_state()
     except NotImplementedError:
         logger.warning("%s cannot save its game state: a resumed run starts a new episode", type(env).__name__)
     return components
@@ -180,17 +180,17 @@ def restore_state(checkpoint, env, mem, net, agent, stats, total_steps) -> bool:
     import torch
 
     try:
-        agent.set_state(*checkpoint.component("agent"))
-        mem.set_state(*checkpoint.component("memory"))
-        net.set_state(*checkpoint.component("network"))
+        agent.load_state(*checkpoint.component("agent"))
+        mem.load_state(*checkpoint.component("memory"))
+        net.load_state(*checkpoint.component("network"))
         meta, arrays = checkpoint.component("statistics")
-        stats.set_state(meta, arrays, total_steps)
+        stats.load_state(meta, arrays, total_steps)
         meta, arrays = checkpoint.component("rng")
         version, internal, gauss = meta["python"]
         random.setstate((version, tuple(internal), gauss))
         torch.set_rng_state(torch.from_numpy(np.asarray(arrays["torch"], dtype=np.uint8)))
         if "environment" in checkpoint.file:
-            env.set_state(*checkpoint.component("environment"))
+            env.load_state(*checkpoint.component("environment"))
             return True
         return False
     except UsageError:

@@ -76,12 +76,12 @@ class PrioritizedReplayMemory(ReplayMemory):
         self.tree.set(indexes, priorities)
         self.max_priority = max(self.max_priority, float(priorities.max()))
 
-    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        meta, arrays = super().get_state()
+    def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        meta, arrays = super().save_state()
         arrays["priorities"] = self.tree.get(np.arange(self.count))
         return dict(meta, max_priority=self.max_priority), arrays
 
-    def set_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-        super().set_state(meta, arrays)
+    def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        super().load_state(meta, arrays)
         self.tree.set(np.arange(self.count), np.asarray(arrays["priorities"], dtype=np.float64))
         self.max_priority = float(meta["max_priority"])

@@ -215,15 +215,15 @@ class ReplayMemory:
     def update_priorities(self, indexes: np.ndarray, td_errors: np.ndarray) -> None:
         """No-op for uniform replay; prioritized replay overrides it."""
 
-    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+    def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """The filled part of the memory for a checkpoint: (meta, arrays of count rows)."""
         arrays = dict(screens=self.screens[:self.count], actions=self.actions[:self.count],
                       rewards=self.rewards[:self.count], terminals=self.terminals[:self.count],
                       starts=self.starts[:self.count])
         return dict(size=self.size, count=self.count, current=self.current), arrays
 
-    def set_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-        """Restore from get_state().
+    def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Restore from save_state().
 
         Raises:
             ValueError: the saved memory does not fit this one (size or screen shape).

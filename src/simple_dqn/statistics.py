@@ -177,7 +177,7 @@ class Statistics:
         """Close the progress bar."""
         self._close_bar()
 
-    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+    def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """The running counts of the phase, the rows written and the validation states."""
         now = time.perf_counter()
         meta = dict(phase=self.phase, num_steps=self.num_steps, num_games=self.num_games,
@@ -189,8 +189,8 @@ class Statistics:
         arrays = {} if self.validation_states is None else dict(validation_states=self.validation_states)
         return meta, arrays
 
-    def set_state(self, meta: dict, arrays: dict, total_steps: int | None = None) -> None:
-        """Restore from get_state() and rewrite the CSV with the saved rows (dropping any later ones)."""
+    def load_state(self, meta: dict, arrays: dict, total_steps: int | None = None) -> None:
+        """Restore from save_state() and rewrite the CSV with the saved rows (dropping any later ones)."""
         self.reset(meta["phase"], total_steps)
         for key in ("num_steps", "num_games", "game_rewards", "average_reward", "last_exploration_rate"):
             setattr(self, key, meta[key])
