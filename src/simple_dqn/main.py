@@ -325,7 +325,7 @@ def run(args, snapshot) -> int:
                         steps, "games" if phase == "test_games" else "steps")
             env.set_mode(modes[phase])
             if done == 0:
-                stats.reset("test" if phase == "test_games" else phase, steps)
+                stats.reset("test" if phase == "test_games" else phase, None if phase == "test_games" else steps)
             if phase == "test_games":
                 evaluate(epoch)
                 played = steps

@@ -155,6 +155,7 @@ def render_page(title: str, panels: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """nvis.sh entry point; returns the exit status (2 on bad input)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="nvis.sh", description=__doc__,

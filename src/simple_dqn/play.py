@@ -77,6 +77,7 @@ def manual_action(env, held: set[str]) -> int:
 
 
 def status_line(score: float, controls: Controls, frames: int) -> str:
+    """The line under the game: score, emulator frames, who plays, speed, volume and the keys."""
     who = "MANUAL" if controls.manual else "agent"
     speed = "max" if controls.speed > 100 else f"x{controls.speed:g}"
     return f"score {score:g}  frame {frames}  {who}  speed {speed}  volume {controls.volume:.1f}  |  {HELP}"
@@ -268,6 +269,7 @@ class Player:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """play.sh entry point; returns the exit status (2 on bad input)."""
     parser = argparse.ArgumentParser(prog="play.sh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("snapshot", help="snapshot file written by train.sh")

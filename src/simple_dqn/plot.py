@@ -110,6 +110,7 @@ def plot(csv_files: list[str], png_file: str, fields: list[str], *, dpi: int = 8
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The plot.sh command line (the original plot.py's options, several CSV files allowed)."""
     parser = argparse.ArgumentParser(prog="plot.sh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("csv_file", nargs="+", help="results CSV file(s)")
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """plot.sh entry point; returns the exit status (2 on bad input)."""
     args = build_parser().parse_args(argv)
 
     def run():

@@ -105,6 +105,7 @@ def write_video(frames: list[np.ndarray], audio: list[np.ndarray], path: str) ->
 
 
 def main(argv: list[str] | None = None) -> int:
+    """record.sh entry point; returns the exit status (2 on bad input)."""
     parser = argparse.ArgumentParser(prog="record.sh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("snapshot", help="snapshot file written by train.sh")
