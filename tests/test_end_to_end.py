@@ -58,6 +58,7 @@ def test_train_test_resume_on_breakout(cleanup):
     assert phases[-2:] == [("2", "train"), ("2", "test")]
     resumed = dict(zip(CSV_COLUMNS, rows[-2]))
     assert int(resumed["total_train_steps"]) == 4000, "epsilon continues from the snapshot's epoch"
+    assert int(resumed["weight_updates"]) == 1000, "weight updates go on counting"
     assert (ROOT / f"snapshots/breakout_{LABEL}_2.safetensors").exists()
 
 

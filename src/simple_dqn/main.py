@@ -131,6 +131,8 @@ def build(args, snapshot, **env_kwargs):
             net.load_weights(snapshot.tensors)
         except ValueError as e:
             raise UsageError(f"snapshot {snapshot.path!r} does not fit this network: {e}") from None
+        if args.start_epoch == snapshot.epoch:
+            net.train_iterations = snapshot.weight_updates  # resuming: the CSV's weight_updates go on
     agent = Agent(env, mem, net, history_length=args.history_length,
                   exploration_rate_start=args.exploration_rate_start,
                   exploration_rate_end=args.exploration_rate_end,
@@ -276,7 +278,7 @@ def run(args, snapshot) -> int:
                       total_train_steps=agent.total_train_steps, action_set=env.action_set,
                       screen_shape=env.screen_shape, history_length=args.history_length,
                       architecture=dict(batch_norm=args.batch_norm, dueling=args.dueling),
-                      options=snapshot_options(args))
+                      options=snapshot_options(args), weight_updates=net.train_iterations)
 
     def write_checkpoint(path: str, epoch: int, phase: str, done: int) -> None:
         started = time.perf_counter()

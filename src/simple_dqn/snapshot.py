@@ -2,7 +2,7 @@
 
 A snapshot ``<save_weights_prefix>_<epoch>.safetensors`` holds float32 tensors (the online
 network's state_dict) and string metadata: the format and its version, the game, the
-environment kind, the epoch, total_train_steps, the action set, the screen size, the
+environment kind, the epoch, total_train_steps, weight_updates, the action set, the screen size, the
 history length, the architecture and the options the run used. safetensors files are data:
 loading one never executes code from it.
 """
@@ -41,6 +41,7 @@ class Snapshot:
     history_length: int
     architecture: dict
     options: dict
+    weight_updates: int = 0
 
     @property
     def num_actions(self) -> int:
@@ -68,7 +69,7 @@ def split_snapshot_name(path: str) -> tuple[str, int]:
 
 def save_snapshot(path: str, tensors: dict[str, torch.Tensor], *, game: str, environment: str, epoch: int,
                   total_train_steps: int, action_set: list[int], screen_shape: tuple[int, int],
-                  history_length: int, architecture: dict, options: dict) -> None:
+                  history_length: int, architecture: dict, options: dict, weight_updates: int = 0) -> None:
     """Write a snapshot atomically (temporary file, then rename).
 
     Raises:
@@ -79,7 +80,7 @@ def save_snapshot(path: str, tensors: dict[str, torch.Tensor], *, game: str, env
     metadata = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "simple_dqn_version": __version__,
         "game": game, "environment": environment, "epoch": str(epoch),
-        "total_train_steps": str(total_train_steps), "action_set": json.dumps(list(action_set)),
+        "total_train_steps": str(total_train_steps), "weight_updates": str(weight_updates), "action_set": json.dumps(list(action_set)),
         "screen_height": str(screen_shape[0]), "screen_width": str(screen_shape[1]),
         "history_length": str(history_length), "architecture": json.dumps(architecture),
         "options": json.dumps(options, sort_keys=True),
@@ -134,6 +135,7 @@ def load_snapshot(path: str) -> Snapshot:
             history_length=int(metadata["history_length"]),
             architecture=dict(json.loads(metadata["architecture"])),
             options=dict(json.loads(metadata["options"])),
+            weight_updates=int(metadata.get("weight_updates", 0)),
         )
     except Exception as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
