@@ -223,138 +223,209 @@ def find_checkpoint(args, snapshot) -> str | None:
     return None
 
 
-def run(args, snapshot) -> int:
-    """Build the components and run the phases. Returns the exit status."""
-    import signal
+PHASE_MODES = dict(random="train", train="train", test="test", test_games="test")
+PHASE_TITLES = dict(random="Populating replay memory with random moves", train="Training", test="Testing",
+                    test_games="Testing")
 
-    from simple_dqn.checkpoint import (Checkpoint, checkpoint_path, interrupted_path, prune_epoch_checkpoints,
-                                       save_checkpoint)
-    from simple_dqn.evaluation import format_summary, summarize, write_games_csv
-    from simple_dqn.snapshot import check_compatible, save_snapshot
-    from simple_dqn.statistics import Statistics
 
-    env, mem, net, agent = build(args, snapshot)
-    prefix = args.save_weights_prefix
-    checkpoint_file = find_checkpoint(args, snapshot)
-    position = None  # (epoch, phase, steps done) to continue from
-    if checkpoint_file is None:
-        resuming = args.start_epoch > 0 and args.train_steps > 0
-        stats = Statistics(args.csv_file, append_after_epoch=args.start_epoch if resuming else None)
-    else:
-        with Checkpoint(checkpoint_file) as checkpoint:
+class Experiment:
+    """The experiment protocol over built components: phases, rows, snapshots and checkpoints.
+
+    Args:
+        args: the resolved command line.
+        snapshot: the --load_weights snapshot, or None.
+
+    Raises:
+        UsageError: bad components, or a checkpoint that is damaged or made for another run.
+    """
+
+    def __init__(self, args, snapshot):
+        from simple_dqn.statistics import Statistics
+
+        self.args = args
+        self.prefix = args.save_weights_prefix
+        self.env, self.mem, self.net, self.agent = build(args, snapshot)
+        self.position = None  # (epoch, phase, steps done) to continue from
+        self.steps_played = 0  # over all phases and resumes: orders checkpoints
+        self.force_restart = False  # the game state could not be restored: start a new episode
+        checkpoint_file = find_checkpoint(args, snapshot)
+        if checkpoint_file is None:
+            resuming = args.start_epoch > 0 and args.train_steps > 0
+            self.stats = Statistics(args.csv_file, append_after_epoch=args.start_epoch if resuming else None)
+        else:
+            self.resume(checkpoint_file)
+        self.agent.callback = self.stats
+
+    def resume(self, path: str) -> None:
+        """Restore every component from the checkpoint at path and where the run stood."""
+        from simple_dqn.checkpoint import Checkpoint
+        from simple_dqn.snapshot import check_compatible
+        from simple_dqn.statistics import Statistics
+
+        env = self.env
+        with Checkpoint(path) as checkpoint:
             header = checkpoint.header
             try:
-                check_compatible(checkpoint_file, header, game=env.name, num_actions=env.num_actions,
-                                 screen_shape=env.screen_shape, history_length=args.history_length)
-                position = (int(header["epoch"]), str(header["phase"]), int(header["done"]))
+                check_compatible(path, header, game=env.name, num_actions=env.num_actions,
+                                 screen_shape=env.screen_shape, history_length=self.args.history_length)
+                self.position = (int(header["epoch"]), str(header["phase"]), int(header["done"]))
+                self.steps_played = int(header["progress"])
             except (KeyError, TypeError, ValueError):
-                raise UsageError(f"checkpoint {checkpoint_file!r} has a damaged header; use an earlier one") from None
-            args.start_epoch = max(0, position[0] - 1) if position[1] != "random" else 0
-            stats = Statistics(None)
-            stats.csv_file = args.csv_file
-            restored_game = restore_state(checkpoint, env, mem, net, agent, stats, None)
-        logger.info("Resuming from checkpoint %s at epoch %d, phase %s, after %d steps", checkpoint_file,
-                    *position)
-    agent.callback = stats
-    force_restart = checkpoint_file is not None and not restored_game
-    progress = {"steps": int(header["progress"]) if checkpoint_file else 0}
+                raise UsageError(f"checkpoint {path!r} has a damaged header; use an earlier one") from None
+            epoch, phase, done = self.position
+            self.args.start_epoch = max(0, epoch - 1) if phase != "random" else 0
+            # The saved rows replace the CSV's: rows a killed run wrote after this checkpoint go.
+            self.stats = Statistics(None)
+            self.stats.csv_file = self.args.csv_file
+            restored_game = restore_state(checkpoint, env, self.mem, self.net, self.agent, self.stats, None)
+        self.force_restart = not restored_game
+        logger.info("Resuming from checkpoint %s at epoch %d, phase %s, after %d steps", path, epoch, phase, done)
 
-    def write_row(epoch: int, phase: str) -> None:
-        stats.write(epoch, phase, total_train_steps=agent.total_train_steps, memory=mem, net=net)
+    def run(self) -> int:
+        """Play the games asked for, or run the phases of the plan. Returns the exit status."""
+        try:
+            if self.args.play_games:
+                return self.play()
+            if self.args.checkpoint and self.prefix:
+                self.stop_on_signals()
+            plan = self.remaining(phase_plan(self.args))
+            for index, (epoch, phase, steps) in enumerate(plan):
+                if not self.run_phase(epoch, phase, steps):
+                    return 0  # stopped by a signal, after writing a checkpoint
+                if phase == "train" and self.prefix:
+                    self.save_snapshot(epoch)
+                last_of_epoch = index + 1 == len(plan) or plan[index + 1][0] != epoch
+                if self.args.checkpoint and self.prefix and epoch > 0 and last_of_epoch:
+                    self.end_of_epoch_checkpoint(epoch)
+        finally:
+            self.stats.close()
+            self.env.close()
+        logger.info("All done")
+        return 0
 
-    def evaluate(epoch: int) -> None:
-        scores = agent.play(args.test_games)
-        summary = summarize(scores)
-        print(f"epoch {epoch} test over {args.test_games} games: {format_summary(summary)}", flush=True)
-        if args.csv_file:
-            path = re.sub(r"\.csv$", "", args.csv_file) + "_games.csv"
-            write_games_csv(path, epoch, scores)
-            logger.info("Per-game scores written to %s", path)
+    def remaining(self, plan: list[tuple[int, str, int]]) -> list[tuple[int, str, int]]:
+        """The part of the plan still to run when resuming from a checkpoint."""
+        if self.position is None:
+            return plan
+        keys = [(epoch, phase) for epoch, phase, _ in plan]
+        if self.position[:2] in keys:
+            return plan[keys.index(self.position[:2]):]
+        return [item for item in plan if item[0] > self.position[0]]
 
-    def save_snapshot_of(epoch: int) -> None:
-        path = f"{prefix}_{epoch}.safetensors"
-        logger.info("Saving weights to %s", path)
-        save_snapshot(path, net.weights(), game=env.name, environment=args.environment, epoch=epoch,
-                      total_train_steps=agent.total_train_steps, action_set=env.action_set,
-                      screen_shape=env.screen_shape, history_length=args.history_length,
-                      architecture=dict(batch_norm=args.batch_norm, dueling=args.dueling),
-                      options=snapshot_options(args), weight_updates=net.train_iterations)
+    def run_phase(self, epoch: int, phase: str, steps: int) -> bool:
+        """Set the mode, reset the statistics, run the agent, write the row.
 
-    def write_checkpoint(path: str, epoch: int, phase: str, done: int) -> None:
-        started = time.perf_counter()
-        header = dict(game=env.name, num_actions=env.num_actions, action_set=env.action_set,
-                      screen_height=env.screen_shape[0], screen_width=env.screen_shape[1],
-                      history_length=args.history_length, epoch=epoch, phase=phase, done=done,
-                      progress=progress["steps"], options=snapshot_options(args))
-        size = save_checkpoint(path, header, capture_state(env, mem, net, agent, stats))
-        logger.info("Checkpoint %s written: %.1f MB in %.1f s", path, size / 1e6, time.perf_counter() - started)
+        Returns False when a signal stopped the phase (a checkpoint was written).
+        """
+        agent, stats = self.agent, self.stats
+        resumed = self.position is not None and (epoch, phase) == self.position[:2]
+        done = self.position[2] if resumed else 0
+        if phase == "train" and done == 0:
+            logger.info("Epoch #%d", epoch)
+        logger.info(" %s for %d %s", PHASE_TITLES[phase], steps, "games" if phase == "test_games" else "steps")
+        self.env.set_mode(PHASE_MODES[phase])
+        row_phase = "test" if phase == "test_games" else phase
+        if done == 0:
+            stats.reset(row_phase, None if phase == "test_games" else steps)
+        if phase == "test_games":
+            self.evaluate(epoch)
+            played = steps
+        else:
+            run = dict(random=agent.play_random, train=agent.train, test=agent.test)[phase]
+            played = done + run(steps - done, restart=done == 0 or self.force_restart)
+        self.steps_played += played - done
+        if agent.stop_requested:
+            self.interrupted_checkpoint(epoch, phase, 0 if phase == "test_games" else played)
+            return False
+        stats.write(epoch, row_phase, total_train_steps=agent.total_train_steps, memory=self.mem, net=self.net)
+        return True
 
-    if args.play_games:
-        logger.info("Playing for %d game(s)", args.play_games)
-        env.set_mode("test")
-        stats.reset("play")
-        scores = agent.play(args.play_games)
-        write_row(0, "play")
+    def play(self) -> int:
+        """--play_games: play whole games with exploration_rate_test, write a "play" row."""
+        from simple_dqn.evaluation import format_summary, summarize
+
+        logger.info("Playing for %d game(s)", self.args.play_games)
+        self.env.set_mode("test")
+        self.stats.reset("play")
+        scores = self.agent.play(self.args.play_games)
+        self.stats.write(0, "play", total_train_steps=self.agent.total_train_steps, memory=self.mem, net=self.net)
         print(f"played {len(scores)} game(s): {format_summary(summarize(scores))}", flush=True)
         return 0
 
-    def request_stop(signum, frame):
-        agent.stop_requested = True
-        signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
-        print(f"simple_dqn: {signal.Signals(signum).name}: finishing the step, then writing a checkpoint",
+    def evaluate(self, epoch: int) -> None:
+        """--test_games: the Nature evaluation protocol; prints the summary, writes the per-game CSV."""
+        from simple_dqn.evaluation import format_summary, summarize, write_games_csv
+
+        scores = self.agent.play(self.args.test_games)
+        print(f"epoch {epoch} test over {self.args.test_games} games: {format_summary(summarize(scores))}",
+              flush=True)
+        if self.args.csv_file:
+            path = re.sub(r"\.csv$", "", self.args.csv_file) + "_games.csv"
+            write_games_csv(path, epoch, scores)
+            logger.info("Per-game scores written to %s", path)
+
+    def save_snapshot(self, epoch: int) -> None:
+        """Write <prefix>_<epoch>.safetensors with the online network and the run's metadata."""
+        from simple_dqn.snapshot import save_snapshot
+
+        args, env = self.args, self.env
+        path = f"{self.prefix}_{epoch}.safetensors"
+        logger.info("Saving weights to %s", path)
+        save_snapshot(path, self.net.weights(), game=env.name, environment=args.environment, epoch=epoch,
+                      total_train_steps=self.agent.total_train_steps, action_set=env.action_set,
+                      screen_shape=env.screen_shape, history_length=args.history_length,
+                      architecture=dict(batch_norm=args.batch_norm, dueling=args.dueling),
+                      options=snapshot_options(args), weight_updates=self.net.train_iterations)
+
+    def write_checkpoint(self, path: str, epoch: int, phase: str, done: int) -> None:
+        """A full-state checkpoint saying the run goes on with ``done`` steps of (epoch, phase)."""
+        from simple_dqn.checkpoint import save_checkpoint
+
+        started = time.perf_counter()
+        env = self.env
+        header = dict(game=env.name, num_actions=env.num_actions, action_set=env.action_set,
+                      screen_height=env.screen_shape[0], screen_width=env.screen_shape[1],
+                      history_length=self.args.history_length, epoch=epoch, phase=phase, done=done,
+                      progress=self.steps_played, options=snapshot_options(self.args))
+        size = save_checkpoint(path, header, capture_state(env, self.mem, self.net, self.agent, self.stats))
+        logger.info("Checkpoint %s written: %.1f MB in %.1f s", path, size / 1e6, time.perf_counter() - started)
+
+    def end_of_epoch_checkpoint(self, epoch: int) -> None:
+        """<prefix>_<epoch>.checkpoint.h5, pointing at the next epoch; prunes the older ones."""
+        from simple_dqn.checkpoint import checkpoint_path, interrupted_path, prune_epoch_checkpoints
+
+        self.write_checkpoint(checkpoint_path(self.prefix, epoch), epoch + 1, "train", 0)
+        prune_epoch_checkpoints(self.prefix)
+        if os.path.exists(interrupted_path(self.prefix)):
+            os.unlink(interrupted_path(self.prefix))
+
+    def interrupted_checkpoint(self, epoch: int, phase: str, done: int) -> None:
+        """After SIGINT or SIGTERM: <prefix>_interrupted.checkpoint.h5 and how to resume."""
+        from simple_dqn.checkpoint import interrupted_path
+
+        path = interrupted_path(self.prefix)
+        self.write_checkpoint(path, epoch, phase, done)
+        print(f"simple_dqn: stopped in epoch {epoch}, phase {phase}, after {done} steps; resume with "
+              f"--resume auto (e.g. ./train.sh <rom> [label] --resume auto) or from {path}",
               file=sys.stderr, flush=True)
 
-    graceful = bool(args.checkpoint and prefix)
-    if graceful:
+    def stop_on_signals(self) -> None:
+        """Make SIGINT and SIGTERM end the phase after the current step (a second one ends the process)."""
+        import signal
+
+        def request_stop(signum, frame):
+            self.agent.stop_requested = True
+            signal.signal(signum, signal.SIG_DFL)
+            print(f"simple_dqn: {signal.Signals(signum).name}: finishing the step, then writing a checkpoint",
+                  file=sys.stderr, flush=True)
+
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, request_stop)
 
-    plan = phase_plan(args)
-    if position is not None:
-        keys = [(epoch, phase) for epoch, phase, _ in plan]
-        plan = plan[keys.index(position[:2]):] if position[:2] in keys else \
-            [item for item in plan if item[0] > position[0]]
-    runners = dict(random=agent.play_random, train=agent.train, test=agent.test)
-    modes = dict(random="train", train="train", test="test", test_games="test")
-    try:
-        for index, (epoch, phase, steps) in enumerate(plan):
-            done = position[2] if position is not None and (epoch, phase) == position[:2] else 0
-            if phase == "train" and done == 0:
-                logger.info("Epoch #%d", epoch)
-            logger.info(" %s for %d %s", dict(random="Populating replay memory with random moves",
-                                              train="Training", test="Testing",
-                                              test_games="Testing").get(phase),
-                        steps, "games" if phase == "test_games" else "steps")
-            env.set_mode(modes[phase])
-            if done == 0:
-                stats.reset("test" if phase == "test_games" else phase, None if phase == "test_games" else steps)
-            if phase == "test_games":
-                evaluate(epoch)
-                played = steps
-            else:
-                played = done + runners[phase](steps - done, restart=done == 0 or force_restart)
-            progress["steps"] += played - done
-            if agent.stop_requested:
-                path = interrupted_path(prefix)
-                write_checkpoint(path, epoch, phase, played if phase != "test_games" else 0)
-                print(f"simple_dqn: stopped in epoch {epoch}, phase {phase}, after {played} steps; resume with "
-                      f"--resume auto (e.g. ./train.sh <rom> [label] --resume auto) or from {path}",
-                      file=sys.stderr, flush=True)
-                return 0
-            write_row(epoch, "test" if phase == "test_games" else phase)
-            if phase == "train" and prefix:
-                save_snapshot_of(epoch)
-            last_of_epoch = index + 1 == len(plan) or plan[index + 1][0] != epoch
-            if args.checkpoint and prefix and epoch > 0 and last_of_epoch:
-                write_checkpoint(checkpoint_path(prefix, epoch), epoch + 1, "train", 0)
-                prune_epoch_checkpoints(prefix)
-                if os.path.exists(interrupted_path(prefix)):
-                    os.unlink(interrupted_path(prefix))
-    finally:
-        stats.close()
-        env.close()
-    logger.info("All done")
-    return 0
+
+def run(args, snapshot) -> int:
+    """Build the components and run the experiment. Returns the exit status."""
+    return Experiment(args, snapshot).run()
 
 
 def snapshot_options(args) -> dict:
