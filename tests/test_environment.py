@@ -97,3 +97,18 @@ def test_catch_rules():
 def test_resize_is_linear_interpolation():
     frame = np.arange(210 * 160, dtype=np.uint32).reshape(210, 160).astype(np.uint8)
     assert resize_screen(frame, (84, 84)).shape == (84, 84)
+
+
+def test_gymnasium_ids_through_the_command_line(tmp_path):
+    from conftest import run_cli
+
+    for game in ("ALE/Breakout-v5", "BreakoutNoFrameskip-v4"):
+        csv_path = tmp_path / "gym.csv"
+        proc = run_cli([game, "--random_steps", "300", "--train_steps", "60", "--test_steps", "30", "--epochs", "1",
+                        "--replay_size", "1000", "--backend", "cpu", "--csv_file", csv_path], timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert [r.split(",")[1] for r in csv_path.read_text().splitlines()[1:]] == ["random", "train", "test"]
+    env = GymEnvironment("BreakoutNoFrameskip-v4", frameskip=4)
+    env.restart()
+    env.act(1)
+    assert env.env.unwrapped.ale.getEpisodeFrameNumber() == 4, "--frame_skip reaches NoFrameskip ids"

@@ -38,7 +38,9 @@ def make_environment(args, **ale_kwargs):
     if args.environment == "gym" or looks_like_gym_id:
         kwargs = {}
         if args.game.startswith("ALE/") or "NoFrameskip" in args.game:
-            kwargs = dict(repeat_action_probability=args.repeat_action_probability)
+            # ALE-backed ids take the same emulator options as --environment ale.
+            kwargs = dict(repeat_action_probability=args.repeat_action_probability, frameskip=args.frame_skip,
+                          full_action_space=not args.minimal_action_set)
         return GymEnvironment(args.game, screen_shape=screen_shape, random_seed=args.random_seed,
                               life_loss_terminal=args.life_loss_terminal,
                               max_episode_frames=args.max_episode_frames, **kwargs)
