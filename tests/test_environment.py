@@ -112,3 +112,14 @@ def test_gymnasium_ids_through_the_command_line(tmp_path):
     env.restart()
     env.act(1)
     assert env.env.unwrapped.ale.getEpisodeFrameNumber() == 4, "--frame_skip reaches NoFrameskip ids"
+
+
+def test_gymnasium_frame_cap_in_test_mode():
+    env = GymEnvironment("ALE/Breakout-v5", max_episode_frames=400, repeat_action_probability=0.0)
+    env.set_mode("test")
+    env.restart()
+    steps = 0
+    while not env.is_terminal():
+        env.act(0)
+        steps += 1
+    assert steps == 100

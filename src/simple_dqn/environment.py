@@ -350,7 +350,11 @@ class GymEnvironment(Environment):
         self._steps = 0
 
     def game_over(self) -> bool:
-        return self._done
+        if self._done:
+            return True
+        ale = getattr(self.env.unwrapped, "ale", None)  # the frame cap needs ALE's frame counter
+        return bool(self.mode == "test" and self.max_episode_frames and ale is not None
+                    and ale.getEpisodeFrameNumber() >= self.max_episode_frames)
 
     def act(self, action: int) -> float:
         if self._obs is None:

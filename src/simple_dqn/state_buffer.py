@@ -20,10 +20,6 @@ class StateBuffer:
         self.buffer[0, :-1] = self.buffer[0, 1:]
         self.buffer[0, -1] = screen
 
-    def fill(self, screen: np.ndarray) -> None:
-        """Make every screen of the state equal to ``screen`` (the start of an episode)."""
-        self.buffer[0] = screen
-
     def get_state(self) -> np.ndarray:
         """The current state as a minibatch of one: uint8 (1, history_length, H, W), a view."""
         return self.buffer
