@@ -49,6 +49,20 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) ->
         assert fragment.lower() in lines[0].lower(), lines[0]
 
 
+def noop_steps_until_terminal(env, limit: int = 100_000) -> int:
+    """Restart env in test mode and play no-ops until it is terminal; returns the steps played.
+
+    In Breakout a player who never fires never loses, so only a frame cap ends the game.
+    """
+    env.set_mode("test")
+    env.restart()
+    for steps in range(1, limit + 1):
+        env.act(0)
+        if env.is_terminal():
+            return steps
+    raise AssertionError(f"no terminal within {limit} steps")
+
+
 @pytest.fixture
 def rng():
     import numpy as np

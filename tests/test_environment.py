@@ -115,11 +115,7 @@ def test_gymnasium_ids_through_the_command_line(tmp_path):
 
 
 def test_gymnasium_frame_cap_in_test_mode():
+    from conftest import noop_steps_until_terminal
+
     env = GymEnvironment("ALE/Breakout-v5", max_episode_frames=400, repeat_action_probability=0.0)
-    env.set_mode("test")
-    env.restart()
-    steps = 0
-    while not env.is_terminal():
-        env.act(0)
-        steps += 1
-    assert steps == 100
+    assert noop_steps_until_terminal(env) == 100

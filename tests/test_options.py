@@ -165,14 +165,10 @@ def test_evaluation_summary():
 
 
 def test_frame_cap_ends_test_games_only():
+    from conftest import noop_steps_until_terminal
+
     env = ALEEnvironment("breakout", max_episode_frames=400, random_seed=1)
-    env.set_mode("test")
-    env.restart()
-    steps = 0
-    while not env.is_terminal():
-        env.act(0)  # never fire: the game would not end by itself
-        steps += 1
-    assert steps == 100 and env.ale.getEpisodeFrameNumber() == 400
+    assert noop_steps_until_terminal(env) == 100 and env.ale.getEpisodeFrameNumber() == 400
     env.set_mode("train")
     assert not env.game_over()
 
