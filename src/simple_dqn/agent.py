@@ -182,7 +182,14 @@ class Agent:
                 dict(state_buffer=self.buf.buffer.copy()))
 
     def load_state(self, meta: dict, arrays: dict) -> None:
-        """Restore from save_state()."""
+        """Restore from save_state().
+
+        Raises:
+            ValueError: the checkpoint was made by a VectorAgent (--num_envs above 1).
+        """
+        if "state_buffer" not in arrays:
+            streams = np.asarray(arrays["states"]).shape[0]
+            raise ValueError(f"the checkpoint was made with --num_envs {streams}; resume with --num_envs {streams}")
         self.total_train_steps = int(meta["total_train_steps"])
         self.rng.bit_generator.state = meta["rng"]
         self.buf.buffer[...] = np.asarray(arrays["state_buffer"])

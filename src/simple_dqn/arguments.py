@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "this many emulator frames (0: no cap; 18000 = 5 minutes at 60 Hz, the Nature cap).")
     env.add_argument("--life_loss_terminal", type=str2bool, default=True, help="In train mode a lost life "
                      "ends the episode for learning (the original and DeepMind); false as Machado et al.")
+    env.add_argument("--num_envs", type=int, default=1, help="Play this many copies of the game side by side "
+                     "(ALE games on C++ threads, needing --frame_pooling max or none), acting for all with one "
+                     "batched prediction; steps, epsilon and training count the steps of all copies.")
     env.add_argument("--record_screen_path", help="Record game screens under this path.")
     env.add_argument("--record_sound_filename", help="Record game sound in this file.")
 
@@ -262,7 +265,7 @@ def validate(args: argparse.Namespace) -> None:
         UsageError
     """
     positive = ("frame_skip", "screen_width", "screen_height", "replay_size", "history_length", "batch_size",
-                "train_frequency", "train_repeat", "epochs", "visualization_filters")
+                "train_frequency", "train_repeat", "epochs", "visualization_filters", "num_envs")
     for name in positive:
         if getattr(args, name) <= 0:
             raise UsageError(f"--{name} must be a positive number, not {getattr(args, name)}")
@@ -275,6 +278,13 @@ def validate(args: argparse.Namespace) -> None:
     if args.replay_size <= args.batch_size + args.history_length:
         raise UsageError(f"--replay_size ({args.replay_size}) must be larger than --batch_size + "
                          f"--history_length ({args.batch_size + args.history_length}); raise --replay_size")
+    if args.num_envs > 1:
+        for name in ("display_screen", "record_screen_path", "record_sound_filename"):
+            if getattr(args, name):
+                raise UsageError(f"--{name} shows or records one game; drop it or use --num_envs 1")
+        if args.replay_size // args.num_envs <= args.history_length + 1:
+            raise UsageError(f"--replay_size ({args.replay_size}) leaves each of the {args.num_envs} games "
+                             f"{args.replay_size // args.num_envs} rows; raise --replay_size or lower --num_envs")
     for name in ("exploration_rate_start", "exploration_rate_end", "exploration_rate_test",
                  "repeat_action_probability", "discount_rate", "decay_rate", "priority_alpha",
                  "priority_beta_start"):

@@ -7,6 +7,7 @@ only plays N games. Only this module sees the parsed arguments.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import random
@@ -53,6 +54,26 @@ def make_environment(args, **ale_kwargs):
                           record_sound_filename=args.record_sound_filename, **ale_kwargs)
 
 
+def make_vector_environment(args):
+    """The --num_envs games: ALE's threaded vector environment, or N environments stepped in turn."""
+    from simple_dqn.vector_environment import ALEVectorEnvironment, SequentialVectorEnvironment
+
+    looks_like_gym_id = not os.path.exists(args.game) and re.search(r"-v\d+$", args.game)
+    if args.environment == "ale" and not looks_like_gym_id:
+        return ALEVectorEnvironment(args.game, args.num_envs, frame_skip=args.frame_skip,
+                                    repeat_action_probability=args.repeat_action_probability,
+                                    minimal_action_set=args.minimal_action_set, frame_pooling=args.frame_pooling,
+                                    screen_shape=(args.screen_height, args.screen_width),
+                                    max_episode_frames=args.max_episode_frames,
+                                    life_loss_terminal=args.life_loss_terminal, random_seed=args.random_seed)
+    envs = []
+    for i in range(args.num_envs):
+        # Each copy gets its own seed, so that the streams do not play the same games.
+        seed = None if args.random_seed is None else args.random_seed + i
+        envs.append(make_environment(argparse.Namespace(**dict(vars(args), random_seed=seed))))
+    return SequentialVectorEnvironment(envs)
+
+
 def choose_device(args) -> str:
     """torch device for --backend/--device_id; default gpu when CUDA is available.
 
@@ -75,11 +96,11 @@ def choose_device(args) -> str:
 
 
 def make_memory(args, screen_shape, rng):
-    """Uniform or prioritized replay memory, as the options say."""
+    """Uniform or prioritized replay memory, as the options say, one stream per game."""
     from simple_dqn.replay_memory import ReplayMemory
 
     kwargs = dict(size=args.replay_size, history_length=args.history_length, screen_shape=screen_shape,
-                  batch_size=args.batch_size, rng=rng)
+                  batch_size=args.batch_size, rng=rng, streams=args.num_envs)
     if not args.prioritized_replay:
         return ReplayMemory(**kwargs)
     from simple_dqn.prioritized_replay import PrioritizedReplayMemory
@@ -92,7 +113,8 @@ def make_memory(args, screen_shape, rng):
 def build(args, snapshot, **env_kwargs):
     """Seed the generators and build (env, mem, net, agent) from the resolved arguments.
 
-    env_kwargs go to the ALE environment (play and record hook into its frames).
+    env_kwargs go to the ALE environment (play and record hook into its frames). With
+    --num_envs above 1 the environment is a VectorEnvironment and the agent a VectorAgent.
 
     Raises:
         UsageError: a bad game, an incompatible snapshot or an unusable backend.
@@ -114,7 +136,8 @@ def build(args, snapshot, **env_kwargs):
 
         ensure_writable_dir(args.save_weights_prefix)
 
-    env = make_environment(args, **env_kwargs)
+    vector = args.num_envs > 1
+    env = make_vector_environment(args) if vector else make_environment(args, **env_kwargs)
     if snapshot is not None:
         check_compatible(snapshot.path, snapshot_fields(snapshot), game=env.name, num_actions=env.num_actions,
                          screen_shape=env.screen_shape, history_length=args.history_length)
@@ -135,7 +158,10 @@ def build(args, snapshot, **env_kwargs):
             raise UsageError(f"snapshot {snapshot.path!r} does not fit this network: {e}") from None
         if args.start_epoch == snapshot.epoch:
             net.train_iterations = snapshot.weight_updates  # resuming: the CSV's weight_updates go on
-    agent = Agent(env, mem, net, history_length=args.history_length,
+    agent_class = Agent
+    if vector:
+        from simple_dqn.vector_agent import VectorAgent as agent_class
+    agent = agent_class(env, mem, net, history_length=args.history_length,
                   exploration_rate_start=args.exploration_rate_start,
                   exploration_rate_end=args.exploration_rate_end,
                   exploration_decay_steps=args.exploration_decay_steps,
@@ -199,6 +225,11 @@ def restore_state(checkpoint, env, mem, net, agent, stats, total_steps) -> bool:
         return False
     except UsageError:
         raise
+    except ValueError as e:
+        if "--num_envs" not in str(e):
+            raise UsageError(f"checkpoint {checkpoint.path!r} is damaged or does not fit this run ({e}); "
+                             "use an earlier checkpoint") from None
+        raise UsageError(f"checkpoint {checkpoint.path!r} does not fit this run: {e}") from None
     except Exception as e:
         raise UsageError(f"checkpoint {checkpoint.path!r} is damaged or does not fit this run "
                          f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "

@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         args, snapshot = load_arguments(["--load_weights", own.snapshot, *rest])
         if args.history_length < 3:
             raise UsageError("nvis needs history_length >= 3 to show three screens as colours")
+        args.num_envs = 1  # this tool plays one game
         env, _, net, agent = build(args, snapshot)
         path = args.visualization_file or os.path.join("results", f"{env.name}.html")
         ensure_writable_dir(path)

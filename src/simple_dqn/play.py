@@ -292,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                 kwargs = dict(frame_callback=player.on_frame, sound=display.sound)
                 # The terminal draws once per agent step; a window draws every frame.
                 player.draw_every = args.frame_skip if isinstance(display, TerminalDisplay) else 1
+            args.num_envs = 1  # this tool plays one game
             env, _, _, agent = build(args, snapshot, **kwargs)
             player.env, player.agent = env, agent
             score = player.run()

@@ -42,10 +42,11 @@ class PrioritizedReplayMemory(ReplayMemory):
     def nbytes(self) -> int:
         return super().nbytes + self.tree.tree.nbytes
 
-    def add(self, action: int, reward: float, screen: np.ndarray, terminal: bool, start: bool = False) -> None:
+    def add(self, action: int, reward: float, screen: np.ndarray, terminal: bool, start: bool = False,
+            stream: int = 0) -> None:
         # A start row is never a transition: priority 0 keeps it from being drawn.
-        self.tree.set(np.array([self.current]), np.array([0.0 if start else self.max_priority]))
-        super().add(action, reward, screen, terminal, start)
+        self.tree.set(np.array([self.next_row(stream)]), np.array([0.0 if start else self.max_priority]))
+        super().add(action, reward, screen, terminal, start, stream)
 
     def beta(self, step: int) -> float:
         """Importance-sampling exponent at train step ``step``."""
@@ -78,10 +79,12 @@ class PrioritizedReplayMemory(ReplayMemory):
 
     def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         meta, arrays = super().save_state()
-        arrays["priorities"] = self.tree.get(np.arange(self.count))
+        rows = self.saved_rows()
+        arrays["priorities"] = self.tree.get(np.arange(rows.start, rows.stop))
         return dict(meta, max_priority=self.max_priority), arrays
 
     def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
         super().load_state(meta, arrays)
-        self.tree.set(np.arange(self.count), np.asarray(arrays["priorities"], dtype=np.float64))
+        rows = self.saved_rows()
+        self.tree.set(np.arange(rows.start, rows.stop), np.asarray(arrays["priorities"], dtype=np.float64))
         self.max_priority = float(meta["max_priority"])

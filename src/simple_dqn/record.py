@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("record.sh records ALE games only; this snapshot is for "
                              f"{args.environment!r}")
         recorder = FrameRecorder()
+        args.num_envs = 1  # this tool plays one game
         env, _, _, agent = build(args, snapshot, frame_callback=recorder, sound=own.record_sound)
         env.set_mode("test")
         recorder.env = env

@@ -29,6 +29,11 @@ restart) pads the history with zeros. The original simple_dqn instead rejected e
 with an episode end inside, which never trains on an episode's first history_length steps:
 harmless in Atari, fatal in 9-step games like catch.
 
+With several streams (--num_envs N games played side by side) the ring is cut into N
+segments of size // N rows, one ring per stream, so that a state never mixes two games; an
+index is then checked against its own segment's fill and write pointer, and sampling is
+uniform over the transitions of all segments.
+
 Memory: size * (H * W + 1 + 4 + 1 + 1) bytes; 1,000,000 screens of 84x84 take 7.06e9 bytes
 (6.58 GiB), as the original's 6.57 GB.
 """
@@ -87,19 +92,31 @@ class ReplayMemory:
         screen_shape: (height, width) of a screen.
         batch_size: transitions per minibatch.
         rng: numpy Generator used for sampling (seed it for reproducible runs).
+        streams: games whose transitions arrive interleaved (--num_envs); each gets its own
+            segment of size // streams rows.
+
+    Attributes:
+        count: transitions stored, over all streams (at most size).
+        current: the row the next add() of stream 0 writes (the ring's write pointer).
 
     Raises:
-        ValueError: size not larger than batch_size + history_length, or a non-positive size.
+        ValueError: size not larger than batch_size + history_length, a segment not larger
+            than history_length + 1, or a non-positive size.
     """
 
     def __init__(self, *, size: int, history_length: int, screen_shape: tuple[int, int],
-                 batch_size: int, rng: np.random.Generator | None = None):
-        if min(size, history_length, batch_size, *screen_shape) <= 0:
+                 batch_size: int, rng: np.random.Generator | None = None, streams: int = 1):
+        if min(size, history_length, batch_size, streams, *screen_shape) <= 0:
             raise ValueError("replay memory sizes must be positive")
         if size <= batch_size + history_length:
             raise ValueError(f"replay_size ({size}) must be larger than batch_size + history_length "
                              f"({batch_size + history_length})")
+        if size // streams <= history_length + 1:
+            raise ValueError(f"replay_size ({size}) leaves {size // streams} rows to each of {streams} streams; "
+                             f"each needs more than history_length + 1 ({history_length + 1})")
         self.size = size
+        self.streams = streams
+        self.segment = size // streams  # rows per stream; size % streams rows stay unused
         self.history_length = history_length
         self.screen_shape = tuple(screen_shape)
         self.batch_size = batch_size
@@ -110,8 +127,8 @@ class ReplayMemory:
         self.rewards = np.empty(size, dtype=np.float32)
         self.terminals = np.empty(size, dtype=np.bool_)
         self.starts = np.empty(size, dtype=np.bool_)
-        self.count = 0  # rows filled so far, at most size
-        self.current = 0  # the row the next add() writes
+        self.counts = [0] * streams  # rows filled in each stream's segment
+        self.currents = [0] * streams  # the segment row each stream's next add() writes
         self._offsets = np.arange(-history_length, 1)
         self._states = np.empty((batch_size, history_length + 1, *self.screen_shape), dtype=np.uint8)
 
@@ -120,22 +137,39 @@ class ReplayMemory:
         """Bytes held by the memory's arrays when full."""
         return sum(a.nbytes for a in (self.screens, self.actions, self.rewards, self.terminals, self.starts))
 
-    def add(self, action: int, reward: float, screen: np.ndarray, terminal: bool, start: bool = False) -> None:
+    @property
+    def count(self) -> int:
+        return sum(self.counts)
+
+    @property
+    def current(self) -> int:
+        return self.currents[0]
+
+    def next_row(self, stream: int = 0) -> int:
+        """The array row the next add() of ``stream`` writes."""
+        return stream * self.segment + self.currents[stream]
+
+    def add(self, action: int, reward: float, screen: np.ndarray, terminal: bool, start: bool = False,
+            stream: int = 0) -> None:
         """Store one transition: the action taken, the reward, the screen that followed, terminal.
 
         screen: uint8 (H, W). start: screen is an episode's first screen (action and reward are
-        then ignored). Overwrites the oldest transition once the memory is full.
+        then ignored). stream: which game the transition comes from (0..streams-1).
+        Overwrites the stream's oldest transition once its segment is full.
         """
-        self.actions[self.current] = action
-        self.rewards[self.current] = reward
-        self.screens[self.current] = screen
-        self.terminals[self.current] = terminal
-        self.starts[self.current] = start
-        self.count = max(self.count, self.current + 1)
-        self.current = (self.current + 1) % self.size
+        current = self.currents[stream]
+        row = stream * self.segment + current
+        self.actions[row] = action
+        self.rewards[row] = reward
+        self.screens[row] = screen
+        self.terminals[row] = terminal
+        self.starts[row] = start
+        if current == self.counts[stream]:
+            self.counts[stream] = current + 1
+        self.currents[stream] = (current + 1) % self.segment
 
     def get_state(self, index: int) -> np.ndarray:
-        """The state ending at screen ``index``: uint8 (history_length, H, W).
+        """The state ending at screen ``index`` of stream 0: uint8 (history_length, H, W).
 
         Slicing when the history does not wrap around the ring, an index list when it does.
         """
@@ -148,11 +182,27 @@ class ReplayMemory:
     def valid_indexes(self, indexes: np.ndarray) -> np.ndarray:
         """Boolean mask: which transition indexes may be sampled (see the module docstring)."""
         indexes = np.asarray(indexes)
-        ok = (indexes >= self.history_length) & (indexes < self.count)
-        straddles = (indexes >= self.current) & (indexes - self.history_length < self.current)
+        if self.streams == 1:
+            local, count, current = indexes, self.counts[0], self.currents[0]
+        else:
+            stream = np.clip(indexes // self.segment, 0, self.streams - 1)
+            local = indexes - stream * self.segment
+            count, current = np.asarray(self.counts)[stream], np.asarray(self.currents)[stream]
+        ok = (local >= self.history_length) & (local < count)
+        straddles = (local >= current) & (local - self.history_length < current)
         ok &= ~straddles
         ok &= ~self.starts[np.clip(indexes, 0, self.size - 1)]
         return ok
+
+    def _candidates(self, n: int) -> np.ndarray:
+        """n indexes drawn uniformly from rows history_length .. count-1 of every segment."""
+        if self.streams == 1:
+            return self.rng.integers(self.history_length, self.counts[0], size=n)
+        lengths = np.maximum(np.asarray(self.counts) - self.history_length, 0)
+        ends = np.cumsum(lengths)
+        draws = self.rng.integers(0, ends[-1], size=n)
+        stream = np.searchsorted(ends, draws, side="right")
+        return stream * self.segment + self.history_length + draws - (ends[stream] - lengths[stream])
 
     def sample_indexes(self, n: int) -> np.ndarray:
         """Draw ``n`` valid transition indexes uniformly (vectorised rejection sampling).
@@ -160,14 +210,14 @@ class ReplayMemory:
         Raises:
             RuntimeError: no valid index found in MAX_SAMPLING_ROUNDS rounds (memory too empty).
         """
-        if self.count <= self.history_length:
+        if max(self.counts) <= self.history_length:
             raise RuntimeError(f"replay memory holds {self.count} transitions; "
-                               f"it needs more than history_length={self.history_length} to sample")
+                               f"it needs more than history_length={self.history_length} in one stream to sample")
         out = np.empty(n, dtype=np.int64)
         filled = 0
         for _ in range(MAX_SAMPLING_ROUNDS):
             need = n - filled
-            candidates = self.rng.integers(self.history_length, self.count, size=2 * need + 8)
+            candidates = self._candidates(2 * need + 8)
             good = candidates[self.valid_indexes(candidates)][:need]
             out[filled:filled + len(good)] = good
             filled += len(good)
@@ -184,7 +234,8 @@ class ReplayMemory:
         indexes = np.asarray(indexes, dtype=np.int64)
         states = self._states if len(indexes) == self.batch_size else \
             np.empty((len(indexes), self.history_length + 1, *self.screen_shape), dtype=np.uint8)
-        # Sampled indexes are >= history_length, so the rows never wrap around the ring.
+        # Sampled indexes lie history_length or more rows into their segment, so the rows
+        # never wrap around a ring nor reach into another stream's segment.
         rows = indexes[:, None] + self._offsets
         np.take(self.screens, rows, axis=0, out=states)
         self._zero_before_starts(states, self.starts[rows[:, :-1]])
@@ -215,26 +266,41 @@ class ReplayMemory:
     def update_priorities(self, indexes: np.ndarray, td_errors: np.ndarray) -> None:
         """No-op for uniform replay; prioritized replay overrides it."""
 
+    def saved_rows(self) -> slice:
+        """The rows a checkpoint holds: the filled ones, or every segment's rows with streams."""
+        return slice(0, self.counts[0] if self.streams == 1 else self.streams * self.segment)
+
     def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        """The filled part of the memory for a checkpoint: (meta, arrays of count rows)."""
-        arrays = dict(screens=self.screens[:self.count], actions=self.actions[:self.count],
-                      rewards=self.rewards[:self.count], terminals=self.terminals[:self.count],
-                      starts=self.starts[:self.count])
-        return dict(size=self.size, count=self.count, current=self.current), arrays
+        """The filled part of the memory for a checkpoint: (meta, arrays of the saved rows)."""
+        rows = self.saved_rows()
+        arrays = dict(screens=self.screens[rows], actions=self.actions[rows], rewards=self.rewards[rows],
+                      terminals=self.terminals[rows], starts=self.starts[rows])
+        meta = dict(size=self.size, count=self.count, current=self.current)
+        if self.streams > 1:
+            meta.update(streams=self.streams, counts=list(self.counts), currents=list(self.currents))
+        return meta, arrays
 
     def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
         """Restore from save_state().
 
         Raises:
-            ValueError: the saved memory does not fit this one (size or screen shape).
+            ValueError: the saved memory does not fit this one (size, streams or screen shape).
         """
-        count = int(meta["count"])
         if int(meta["size"]) != self.size or tuple(arrays["screens"].shape[1:]) != self.screen_shape:
             raise ValueError(f"the saved replay memory holds {meta['size']} screens of "
                              f"{tuple(arrays['screens'].shape[1:])}, this one {self.size} of {self.screen_shape}")
+        streams = int(meta.get("streams", 1))
+        if streams != self.streams:
+            raise ValueError(f"the saved replay memory holds {streams} streams (--num_envs {streams}), this one "
+                             f"{self.streams}; resume with --num_envs {streams}")
+        if streams == 1:
+            counts, currents = [int(meta["count"])], [int(meta["current"])]
+        else:
+            counts, currents = [int(c) for c in meta["counts"]], [int(c) for c in meta["currents"]]
+        self.counts, self.currents = counts, currents
+        rows = self.saved_rows().stop
         for name in ("screens", "actions", "rewards", "terminals", "starts"):
             target = getattr(self, name)
-            if arrays[name].shape[0] != count or arrays[name].dtype != target.dtype:
+            if arrays[name].shape[0] != rows or arrays[name].dtype != target.dtype:
                 raise ValueError(f"the saved replay memory's {name} array is damaged")
-            copy_rows(arrays[name], target, count)
-        self.count, self.current = count, int(meta["current"])
+            copy_rows(arrays[name], target, rows)

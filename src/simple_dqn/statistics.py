@@ -99,6 +99,7 @@ class Statistics:
         self.num_steps = 0
         self.num_games = 0
         self.game_rewards = 0.0
+        self.stream_rewards = np.zeros(0)  # running reward of each stream's game (--num_envs)
         self.average_reward = 0.0
         self.min_game_reward = math.inf
         self.max_game_reward = -math.inf
@@ -115,14 +116,39 @@ class Statistics:
         self.num_steps += 1
         self.last_exploration_rate = exploration_rate
         if terminal:
-            self.num_games += 1
-            self.average_reward += (self.game_rewards - self.average_reward) / self.num_games
-            self.min_game_reward = min(self.min_game_reward, self.game_rewards)
-            self.max_game_reward = max(self.max_game_reward, self.game_rewards)
+            self._end_game(self.game_rewards)
             self.game_rewards = 0.0
+        self._update_bar(1, exploration_rate)
+
+    def on_steps(self, actions: np.ndarray, rewards: np.ndarray, terminals: np.ndarray, exploration_rate: float,
+                 steps: int | None = None) -> None:
+        """Count one step of N streams (called by the vector agent).
+
+        actions int (N,), rewards float (N,), terminals bool (N,); steps: how many of them
+        count (default N). Each stream keeps its own running game reward.
+        """
+        if len(self.stream_rewards) != len(rewards):
+            self.stream_rewards = np.zeros(len(rewards))
+        self.stream_rewards += rewards
+        steps = len(rewards) if steps is None else steps
+        self.num_steps += steps
+        self.last_exploration_rate = exploration_rate
+        for i in np.flatnonzero(terminals):
+            self._end_game(float(self.stream_rewards[i]))
+            self.stream_rewards[i] = 0.0
+        self._update_bar(steps, exploration_rate)
+
+    def _end_game(self, reward: float) -> None:
+        self.num_games += 1
+        self.average_reward += (reward - self.average_reward) / self.num_games
+        self.min_game_reward = min(self.min_game_reward, reward)
+        self.max_game_reward = max(self.max_game_reward, reward)
+
+    def _update_bar(self, steps: int, exploration_rate: float) -> None:
         if self._bar is not None:
-            self._bar.update(1)
-            if self.num_steps % 500 == 0:
+            before = self._bar.n
+            self._bar.update(steps)
+            if before // 500 != self._bar.n // 500:
                 self._bar.set_postfix(eps=f"{exploration_rate:.3f}", avg_reward=f"{self.average_reward:.2f}",
                                       refresh=False)
 
@@ -138,9 +164,12 @@ class Statistics:
         total_time = now - self.start_time
         epoch_time = now - self.epoch_start_time
         if self.num_games == 0:
-            # No episode ended in the phase: report the unfinished one, as the original did.
-            self.num_games = 1
-            self.average_reward = self.min_game_reward = self.max_game_reward = self.game_rewards
+            # No episode ended in the phase: report the unfinished one, as the original did
+            # (with N streams, their N unfinished ones).
+            unfinished = self.stream_rewards if len(self.stream_rewards) else np.array([self.game_rewards])
+            self.num_games = len(unfinished)
+            self.average_reward = float(unfinished.mean())
+            self.min_game_reward, self.max_game_reward = float(unfinished.min()), float(unfinished.max())
         if self.validation_states is None and memory is not None and memory.count > memory.batch_size + memory.history_length:
             # A fixed set of states for tracking Q-value dynamics (Mnih et al. 2015, Fig. 2).
             self.validation_states = memory.sample().prestates.copy()
@@ -184,6 +213,7 @@ class Statistics:
                     game_rewards=self.game_rewards, average_reward=self.average_reward,
                     min_game_reward=_json_number(self.min_game_reward),
                     max_game_reward=_json_number(self.max_game_reward),
+                    stream_rewards=self.stream_rewards.tolist(),
                     last_exploration_rate=self.last_exploration_rate, total_elapsed=now - self.start_time,
                     epoch_elapsed=now - self.epoch_start_time, rows=self.rows)
         arrays = {} if self.validation_states is None else dict(validation_states=self.validation_states)
@@ -194,6 +224,7 @@ class Statistics:
         self.reset(meta["phase"], total_steps)
         for key in ("num_steps", "num_games", "game_rewards", "average_reward", "last_exploration_rate"):
             setattr(self, key, meta[key])
+        self.stream_rewards = np.asarray(meta.get("stream_rewards", []), dtype=np.float64)
         self.min_game_reward = float(meta["min_game_reward"])
         self.max_game_reward = float(meta["max_game_reward"])
         now = time.perf_counter()

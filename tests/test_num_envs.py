@@ -1,0 +1,267 @@
+"""--num_envs: N games side by side, one replay memory segment per stream, batched acting.
+
+The memory must never build a state across two streams or across an episode start, and
+the vector agent's replay ratio must be the single-game agent's.
+"""
+
+import numpy as np
+import pytest
+
+from conftest import CATCH_FAST, assert_one_line_error, run_cli
+from simple_dqn.catch import CatchEnvironment
+from simple_dqn.deepqnetwork import DeepQNetwork
+from simple_dqn.environment import ALEEnvironment
+from simple_dqn.prioritized_replay import PrioritizedReplayMemory
+from simple_dqn.replay_memory import ReplayMemory
+from simple_dqn.statistics import Statistics
+from simple_dqn.vector_agent import VectorAgent
+from simple_dqn.vector_environment import ALEVectorEnvironment, SequentialVectorEnvironment
+
+SHAPE = (3, 2)
+
+
+def stream_screen(stream, episode, t):
+    """A screen whose pixels spell out (stream, episode, time): never 0, so padding shows."""
+    screen = np.empty(SHAPE, dtype=np.uint8)
+    screen[0] = stream + 1
+    screen[1] = episode % 250 + 1
+    screen[2] = t % 250 + 1
+    return screen
+
+
+@pytest.mark.parametrize("memory_class", [ReplayMemory, PrioritizedReplayMemory])
+def test_sampled_states_stay_in_one_stream_and_one_episode(memory_class):
+    rng = np.random.default_rng(3)
+    streams, history = 3, 4
+    mem = memory_class(size=3 * 40 + 2, history_length=history, screen_shape=SHAPE, batch_size=64, rng=rng,
+                       streams=streams)
+    episode, t = [0] * streams, [0] * streams
+    # Streams add in an irregular order and end episodes at random, and every segment wraps.
+    for _ in range(500):
+        s = int(rng.integers(streams))
+        terminal = bool(rng.random() < 0.1)
+        mem.add(int(rng.integers(4)), 1.0, stream_screen(s, episode[s], t[s]), terminal, stream=s)
+        t[s] += 1
+        if terminal:
+            episode[s] += 1
+            t[s] = 0
+            mem.add(0, 0.0, stream_screen(s, episode[s], 0), False, start=True, stream=s)
+            t[s] = 1
+    assert mem.counts == [40, 40, 40] and mem.count == 120
+    seen_streams = set()
+    for _ in range(30):
+        batch = mem.sample()
+        rows = batch.indexes
+        assert ((rows // mem.segment) == (rows - history) // mem.segment).all(), "a window crosses segments"
+        for states in batch.states:
+            kept = states[states[:, 0, 0] > 0]  # screens not zeroed as padding
+            assert len(kept) >= 2  # at least the prestate's last screen and the poststate's
+            assert len(set(kept[:, 0, 0])) == 1, "a state mixes two streams"
+            assert len(set(kept[:, 1, 0])) == 1, "a state mixes two episodes"
+            times = kept[:, 2, 0].astype(int)
+            assert (np.diff(times) == 1).all(), f"screens are not consecutive: {times}"
+            # Zero padding only before the episode's first screen (time 1 = the start row).
+            if len(kept) < history + 1:
+                assert times[0] == 1
+            seen_streams.add(int(kept[0, 0, 0]))
+    assert seen_streams == {1, 2, 3}
+
+
+def test_sampling_is_uniform_over_streams_of_different_fill():
+    mem = ReplayMemory(size=3000, history_length=2, screen_shape=SHAPE, batch_size=32,
+                       rng=np.random.default_rng(0), streams=3)
+    for s, n in enumerate((100, 400, 900)):
+        for i in range(n):
+            mem.add(0, 0.0, stream_screen(s, 0, i), False, start=i == 0, stream=s)
+    indexes = np.concatenate([mem.sample_indexes(1000) for _ in range(20)])
+    share = np.bincount(indexes // mem.segment, minlength=3) / len(indexes)
+    expected = np.array([97, 397, 897]) / 1391  # valid rows per stream
+    assert np.abs(share - expected).max() < 0.01, share
+
+
+def test_vector_memory_checkpoint_round_trip_and_stream_mismatch():
+    kwargs = dict(size=600, history_length=4, screen_shape=SHAPE, batch_size=8)
+    mem = ReplayMemory(rng=np.random.default_rng(0), streams=3, **kwargs)
+    for i in range(450):
+        mem.add(i % 4, float(i), stream_screen(i % 3, 0, i), i % 50 == 49, start=i < 3, stream=i % 3)
+    meta, arrays = mem.save_state()
+    copy = ReplayMemory(rng=np.random.default_rng(0), streams=3, **kwargs)
+    copy.load_state(meta, {k: np.array(v) for k, v in arrays.items()})
+    assert copy.counts == mem.counts and copy.currents == mem.currents
+    batch = mem.sample_indexes(16)
+    assert (copy.gather(batch).states == mem.gather(batch).states).all()
+    with pytest.raises(ValueError, match="--num_envs 3"):
+        ReplayMemory(rng=np.random.default_rng(0), streams=2, **kwargs).load_state(meta, arrays)
+
+
+def catch_agent(num_envs, memory_size=5000, **kwargs):
+    envs = [CatchEnvironment(screen_shape=(36, 36), random_seed=i) for i in range(num_envs)]
+    env = SequentialVectorEnvironment(envs)
+    mem = ReplayMemory(size=memory_size, history_length=4, screen_shape=(36, 36), batch_size=8,
+                       rng=np.random.default_rng(0), streams=num_envs)
+    return VectorAgent(env, mem, None, rng=np.random.default_rng(1), **kwargs), env, mem
+
+
+def test_memory_states_equal_the_states_the_agent_acted_on():
+    agent, env, mem = catch_agent(4, random_starts=5)
+    agent.reset_all(store=True)
+    checked = 0
+    for _ in range(300):
+        before = agent.states.copy()
+        rows = [mem.next_row(i) for i in range(4)]
+        agent.step_all(1.0, store=True)
+        for i, row in enumerate(rows):
+            if row % mem.segment < mem.history_length:
+                continue
+            batch = mem.gather(np.array([row]))
+            assert (batch.prestates[0] == before[i]).all(), f"stream {i} row {row}: prestate differs"
+            assert (batch.poststates[0, :-1] == before[i, 1:]).all()
+            checked += 1
+    assert checked > 1000
+
+
+def test_vector_agent_keeps_the_single_agent_replay_ratio():
+    class CountingNet:
+        def __init__(self):
+            self.updates, self.target_copies = 0, 0
+
+        def train(self, minibatch):
+            self.updates += 1
+            return np.zeros(len(minibatch.indexes))
+
+        def update_target_network(self):
+            self.target_copies += 1
+
+        def predict(self, states):
+            return np.zeros((len(states), 3))
+
+    agent, env, mem = catch_agent(4, train_frequency=4, train_repeat=2, target_steps=100)
+    agent.net = CountingNet()
+    agent.play_random(400)
+    played = agent.train(1000)
+    assert played == 1000 and agent.total_train_steps == 1000
+    assert agent.net.updates == 2 * 1000 // 4  # one minibatch (x train_repeat) per 4 env steps
+    assert agent.net.target_copies == 10
+
+
+def test_statistics_count_steps_and_games_of_all_streams():
+    agent, env, mem = catch_agent(3, random_starts=0)
+    stats = Statistics(None, progress=False)
+    stats.reset("random")
+    agent.callback = stats
+    played = agent.play_random(301)
+    assert played == 303 and stats.num_steps == 303  # the phase ends on the step that reaches 301
+    # A catch game lasts 9 steps: each of the 3 streams finished 101 // 9 = 11 games.
+    assert stats.num_games == 33
+    assert -1 <= stats.min_game_reward <= stats.average_reward <= stats.max_game_reward <= 1
+    assert len(stats.stream_rewards) == 3
+
+
+def test_play_scores_exactly_the_games_asked_for():
+    agent, env, mem = catch_agent(4)
+    env.set_mode("test")
+    scores = agent.play(6)
+    assert len(scores) == 6 and set(scores) <= {-1.0, 1.0}
+
+
+def test_ale_vector_screens_equal_the_single_environment_screens():
+    vector = ALEVectorEnvironment("breakout", 2, frame_pooling="max")
+    single = ALEEnvironment("breakout", frame_pooling="max")
+    first = vector.reset()
+    single.reset_game()
+    assert (first[0] == single.get_screen()).all()
+    rng = np.random.default_rng(0)
+    lives_lost = 0
+    for _ in range(400):
+        actions = rng.integers(vector.num_actions, size=2)
+        reward = single.act(int(actions[0]))
+        rewards, screens, terminals = vector.step(actions)
+        assert rewards[0] == reward
+        assert (screens[0] == single.get_screen()).all()
+        assert terminals[0] == single.is_terminal()
+        if terminals.any():
+            restarted = vector.restart(terminals)
+            if terminals[0]:
+                lives_lost += 1
+                single.restart()
+                assert (restarted[0] == single.get_screen()).all()
+    assert lives_lost >= 1  # random play in Breakout loses a life within 400 steps
+
+
+def test_ale_vector_test_mode_frame_cap_restarts_the_game():
+    vector = ALEVectorEnvironment("breakout", 2, frame_pooling="none", max_episode_frames=400)
+    vector.set_mode("test")
+    vector.reset()
+    ends = []
+    for step in range(1, 251):
+        _, _, terminals = vector.step(np.zeros(2, dtype=np.int64))  # never fire: only the cap ends it
+        if terminals.any():
+            assert terminals.all()
+            ends.append(step)
+            vector.restart(terminals)
+    assert ends == [100, 200]  # 400 frames / frame_skip 4, then a new game capped again
+
+
+def test_ale_vector_environment_refuses_colour_averaging():
+    from simple_dqn.errors import UsageError
+
+    with pytest.raises(UsageError, match="--frame_pooling max"):
+        ALEVectorEnvironment("breakout", 2, frame_pooling="average")
+
+
+def test_breakout_trains_through_the_cli_with_num_envs(tmp_path):
+    csv_path = tmp_path / "breakout.csv"
+    proc = run_cli(["breakout", "--num_envs", "2", "--frame_pooling", "max", "--random_steps", "200",
+                    "--train_steps", "100", "--test_steps", "100", "--epochs", "1", "--replay_size", "2000",
+                    "--backend", "cpu", "--random_seed", "1", "--csv_file", csv_path], timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line.split(",") for line in csv_path.read_text().splitlines()[1:]]
+    assert [(r[1], int(r[2])) for r in rows] == [("random", 200), ("train", 100), ("test", 100)]
+    assert int(rows[1][8]) == 100  # total_train_steps count the steps of both games
+    # The memory holds every step of both streams plus a start row per episode.
+    assert 300 + 2 <= int(rows[1][9]) <= 300 + 2 + 2 * int(rows[0][3]) + 2 * int(rows[1][3])
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["breakout", "--num_envs", "2"], ["--frame_pooling max"]),
+    (["breakout", "--num_envs", "0"], ["--num_envs", "positive"]),
+    (["catch", "--num_envs", "400"], ["--replay_size", "--num_envs"]),
+    (["breakout", "--num_envs", "2", "--frame_pooling", "max", "--display_screen", "true"], ["--display_screen"]),
+])
+def test_bad_num_envs(args, fragments):
+    proc = run_cli([*args, "--random_steps", "100", "--replay_size", "2000", "--backend", "cpu"], timeout=120)
+    assert_one_line_error(proc, *fragments)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", [
+    [],
+    ["--autocast", "bfloat16", "--channels_last", "true", "--prioritized_replay", "--double_q", "--dueling"],
+], ids=["num_envs_4", "num_envs_4_all_fast_paths"])
+def test_catch_learns_with_num_envs(tmp_path, extra):
+    csv_path = tmp_path / "catch.csv"
+    proc = run_cli([*CATCH_FAST, "--num_envs", "4", *extra, "--csv_file", csv_path], timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    tests = [line.split(",") for line in csv_path.read_text().splitlines()[1:] if ",test," in line]
+    reward = float(tests[-1][4])
+    assert reward >= 0.8, f"catch test average reward {reward} < 0.8 with --num_envs 4 {extra}"
+
+
+def test_checkpoint_resumes_with_the_same_num_envs_only(tmp_path):
+    run = ["catch", "--random_starts", "0", "--replay_size", "2000", "--random_steps", "200", "--train_steps",
+           "300", "--test_steps", "100", "--screen_width", "36", "--screen_height", "36", "--random_seed", "1",
+           "--backend", "cpu", "--checkpoint", "--save_weights_prefix", tmp_path / "catch",
+           "--csv_file", tmp_path / "catch.csv"]
+    first = run_cli([*run, "--num_envs", "2", "--epochs", "1"], timeout=120)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = (tmp_path / "catch.csv").read_text()
+    other = run_cli([*run, "--num_envs", "3", "--epochs", "2", "--resume", "auto"], timeout=120)
+    assert_one_line_error(other, "--num_envs 2")
+    assert (tmp_path / "catch.csv").read_text() == before
+    same = run_cli([*run, "--num_envs", "2", "--epochs", "2", "--resume", "auto"], timeout=120)
+    assert same.returncode == 0, same.stderr[-2000:]
+    rows = [line.split(",") for line in (tmp_path / "catch.csv").read_text().splitlines()[1:]]
+    assert [(r[0], r[1], r[8]) for r in rows] == [("0", "random", "0"), ("1", "train", "300"), ("1", "test", "300"),
+                                                  ("2", "train", "600"), ("2", "test", "600")]
+    # The replay memory came back: epoch 2 adds to epoch 1's count instead of starting over.
+    assert int(rows[3][9]) > int(rows[2][9]) + 300
