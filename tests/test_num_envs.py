@@ -265,3 +265,19 @@ def test_checkpoint_resumes_with_the_same_num_envs_only(tmp_path):
                                                   ("2", "train", "600"), ("2", "test", "600")]
     # The replay memory came back: epoch 2 adds to epoch 1's count instead of starting over.
     assert int(rows[3][9]) > int(rows[2][9]) + 300
+
+
+def test_resume_sh_reuses_the_snapshots_num_envs(tmp_path):
+    from simple_dqn.main import load_arguments
+    from simple_dqn.snapshot import save_snapshot
+
+    path = tmp_path / "catch_1.safetensors"
+    import torch
+
+    save_snapshot(str(path), {"w": torch.zeros(1)}, game="catch", environment="catch", epoch=1, total_train_steps=10,
+                  action_set=[0, 1, 2], screen_shape=(36, 36), history_length=4, architecture={},
+                  options={"num_envs": 4, "game": "catch", "replay_size": 2000}, weight_updates=1)
+    args, _ = load_arguments(["--load_weights", str(path), "--start_epoch", "1", "--backend", "cpu"])
+    assert args.num_envs == 4
+    args, _ = load_arguments(["--load_weights", str(path), "--num_envs", "2", "--backend", "cpu"])
+    assert args.num_envs == 2

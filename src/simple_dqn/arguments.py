@@ -38,7 +38,7 @@ REUSED_OPTIONS = (
     "dueling", "init", "datatype", "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
     "exploration_decay_steps", "exploration_rate_test", "train_frequency", "train_repeat",
     "target_steps", "random_starts", "random_steps", "train_steps", "test_steps", "test_games", "checkpoint",
-    "preset",
+    "preset", "num_envs",
 )
 
 
