@@ -9,7 +9,6 @@ import pytest
 
 from conftest import CATCH_FAST, assert_one_line_error, run_cli
 from simple_dqn.catch import CatchEnvironment
-from simple_dqn.deepqnetwork import DeepQNetwork
 from simple_dqn.environment import ALEEnvironment
 from simple_dqn.prioritized_replay import PrioritizedReplayMemory
 from simple_dqn.replay_memory import ReplayMemory
@@ -268,12 +267,12 @@ def test_checkpoint_resumes_with_the_same_num_envs_only(tmp_path):
 
 
 def test_resume_sh_reuses_the_snapshots_num_envs(tmp_path):
+    import torch
+
     from simple_dqn.main import load_arguments
     from simple_dqn.snapshot import save_snapshot
 
     path = tmp_path / "catch_1.safetensors"
-    import torch
-
     save_snapshot(str(path), {"w": torch.zeros(1)}, game="catch", environment="catch", epoch=1, total_train_steps=10,
                   action_set=[0, 1, 2], screen_shape=(36, 36), history_length=4, architecture={},
                   options={"num_envs": 4, "game": "catch", "replay_size": 2000}, weight_updates=1)

@@ -152,16 +152,25 @@ class Agent:
             if self.stop_requested:
                 return played
             self.step(self.exploration_rate(), store=True)
-            if self.target_steps and self.total_train_steps % self.target_steps == 0:
-                self.net.update_target_network()
-            if (self.total_train_steps % self.train_frequency == 0
-                    and self.mem.count > self.mem.batch_size + self.history_length):
-                for _ in range(self.train_repeat):
-                    minibatch = self.mem.sample(self.total_train_steps)
-                    td_errors = self.net.train(minibatch)
-                    self.mem.update_priorities(minibatch.indexes, td_errors)
-            self.total_train_steps += 1
+            self.count_train_step()
         return train_steps
+
+    def count_train_step(self) -> None:
+        """Count one train-phase environment step and do what falls due on it.
+
+        The target network is copied every target_steps steps and train_repeat minibatches
+        are trained every train_frequency steps, once the memory can fill a minibatch
+        (Mnih et al. 2015, Algorithm 1, with the Nature paper's update frequency C and 4).
+        """
+        if self.target_steps and self.total_train_steps % self.target_steps == 0:
+            self.net.update_target_network()
+        if (self.total_train_steps % self.train_frequency == 0
+                and self.mem.count > self.mem.batch_size + self.history_length):
+            for _ in range(self.train_repeat):
+                minibatch = self.mem.sample(self.total_train_steps)
+                td_errors = self.net.train(minibatch)
+                self.mem.update_priorities(minibatch.indexes, td_errors)
+        self.total_train_steps += 1
 
     def test(self, test_steps: int, restart: bool = True) -> int:
         """Play up to test_steps steps with exploration_rate_test, from a fresh random start.
@@ -190,9 +199,12 @@ class Agent:
         if "state_buffer" not in arrays:
             streams = np.asarray(arrays["states"]).shape[0]
             raise ValueError(f"the checkpoint was made with --num_envs {streams}; resume with --num_envs {streams}")
+        self._load_counters(meta)
+        self.buf.buffer[...] = np.asarray(arrays["state_buffer"])
+
+    def _load_counters(self, meta: dict) -> None:
         self.total_train_steps = int(meta["total_train_steps"])
         self.rng.bit_generator.state = meta["rng"]
-        self.buf.buffer[...] = np.asarray(arrays["state_buffer"])
 
     def play(self, num_games: int) -> list[float]:
         """Play num_games whole games with exploration_rate_test; return each game's score."""

@@ -23,24 +23,20 @@ MODES = ("train", "test")
 FRAME_POOLINGS = ("average", "max", "none")
 
 
-class Environment(ABC):
-    """The interface the agent plays through.
+class Game:
+    """What every game interface has, one game (Environment) or several (VectorEnvironment).
 
     Attributes:
         name: game name used in file names and snapshot metadata ("breakout", "catch", ...).
         action_set: the emulator's action ids behind the agent's actions 0..num_actions-1.
-        screen_shape: (screen_height, screen_width) of get_screen(), in pixels.
+        screen_shape: (screen_height, screen_width) of a screen, in pixels.
         mode: "train" (a lost life is terminal) or "test" (only game over is).
     """
 
     name: str
     action_set: list[int]
     screen_shape: tuple[int, int]
-
-    def __init__(self, life_loss_terminal: bool = True):
-        self.mode = "train"
-        self.life_loss_terminal = life_loss_terminal
-        self.life_lost = False
+    mode: str = "train"
 
     @property
     def num_actions(self) -> int:
@@ -56,6 +52,15 @@ class Environment(ABC):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.mode = mode
+
+
+class Environment(Game, ABC):
+    """The interface the agent plays one game through (see Game for the attributes)."""
+
+    def __init__(self, life_loss_terminal: bool = True):
+        self.mode = "train"
+        self.life_loss_terminal = life_loss_terminal
+        self.life_lost = False
 
     def restart(self) -> None:
         """Start the next episode.

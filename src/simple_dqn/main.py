@@ -22,6 +22,12 @@ from simple_dqn.errors import UsageError
 logger = logging.getLogger("simple_dqn")
 
 
+def plays_gymnasium(args) -> bool:
+    """Whether args.game goes through Gymnasium: --environment gym, or a name like ALE/Breakout-v5
+    that is not a file."""
+    return args.environment == "gym" or bool(not os.path.exists(args.game) and re.search(r"-v\d+$", args.game))
+
+
 def make_environment(args, **ale_kwargs):
     """The environment named by args.game / args.environment (see environment.py).
 
@@ -35,8 +41,7 @@ def make_environment(args, **ale_kwargs):
 
         return CatchEnvironment(screen_shape=screen_shape, random_seed=args.random_seed,
                                 life_loss_terminal=args.life_loss_terminal)
-    looks_like_gym_id = not os.path.exists(args.game) and re.search(r"-v\d+$", args.game)
-    if args.environment == "gym" or looks_like_gym_id:
+    if plays_gymnasium(args):
         kwargs = {}
         if args.game.startswith("ALE/") or "NoFrameskip" in args.game:
             # ALE-backed ids take the same emulator options as --environment ale.
@@ -58,8 +63,7 @@ def make_vector_environment(args):
     """The --num_envs games: ALE's threaded vector environment, or N environments stepped in turn."""
     from simple_dqn.vector_environment import ALEVectorEnvironment, SequentialVectorEnvironment
 
-    looks_like_gym_id = not os.path.exists(args.game) and re.search(r"-v\d+$", args.game)
-    if args.environment == "ale" and not looks_like_gym_id:
+    if args.environment == "ale" and not plays_gymnasium(args):
         return ALEVectorEnvironment(args.game, args.num_envs, frame_skip=args.frame_skip,
                                     repeat_action_probability=args.repeat_action_probability,
                                     minimal_action_set=args.minimal_action_set, frame_pooling=args.frame_pooling,

@@ -139,10 +139,12 @@ class ReplayMemory:
 
     @property
     def count(self) -> int:
+        """Transitions stored over all streams (at most size)."""
         return sum(self.counts)
 
     @property
     def current(self) -> int:
+        """The row stream 0's next add() writes (the write pointer of a single-stream memory)."""
         return self.currents[0]
 
     def next_row(self, stream: int = 0) -> int:

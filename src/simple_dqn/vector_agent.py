@@ -100,15 +100,7 @@ class VectorAgent(Agent):
     def _train_due(self) -> None:
         """The target copies and minibatches due for the N environment steps just played."""
         for _ in range(self.num_envs):
-            if self.target_steps and self.total_train_steps % self.target_steps == 0:
-                self.net.update_target_network()
-            if (self.total_train_steps % self.train_frequency == 0
-                    and self.mem.count > self.mem.batch_size + self.history_length):
-                for _ in range(self.train_repeat):
-                    minibatch = self.mem.sample(self.total_train_steps)
-                    td_errors = self.net.train(minibatch)
-                    self.mem.update_priorities(minibatch.indexes, td_errors)
-            self.total_train_steps += 1
+            self.count_train_step()
 
     def _run(self, steps: int, restart: bool, store: bool, train: bool, rate) -> int:
         if restart:
@@ -173,7 +165,6 @@ class VectorAgent(Agent):
         if states is None or states.shape != self.states.shape:
             streams = 1 if states is None else states.shape[0]
             raise ValueError(f"the checkpoint was made with --num_envs {streams}; resume with --num_envs {streams}")
-        self.total_train_steps = int(meta["total_train_steps"])
-        self.rng.bit_generator.state = meta["rng"]
+        self._load_counters(meta)
         self.states[...] = states
         self.noops_left[...] = np.asarray(arrays["noops_left"])

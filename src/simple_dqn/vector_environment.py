@@ -17,41 +17,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from simple_dqn.environment import MODES, Environment, game_name, resize_screen, resolve_rom
+from simple_dqn.environment import Environment, Game, game_name, resize_screen, resolve_rom
 from simple_dqn.errors import UsageError
 
 NO_FRAME_CAP = 2**31 - 1  # AtariVectorEnv truncates at its frame cap; 0 would mean "at once"
 
 
-class VectorEnvironment:
-    """The interface the vector agent plays through.
+class VectorEnvironment(Game):
+    """The interface the vector agent plays through (see Game for the other attributes).
 
     Attributes:
         num_envs: number of streams (games).
-        name, action_set, screen_shape: as Environment's.
-        mode: "train" (a lost life is terminal) or "test" (only game over is).
     """
 
     num_envs: int
-    name: str
-    action_set: list[int]
-    screen_shape: tuple[int, int]
-    mode: str = "train"
-
-    @property
-    def num_actions(self) -> int:
-        """Number of actions the agent chooses from."""
-        return len(self.action_set)
-
-    def set_mode(self, mode: str) -> None:
-        """Switch between "train" and "test" terminal rules.
-
-        Raises:
-            ValueError: mode is not "train" or "test".
-        """
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-        self.mode = mode
 
     def reset(self) -> np.ndarray:
         """Start a new game in every stream; returns the first screens, uint8 (N, H, W)."""
