@@ -24,6 +24,15 @@ PRESETS: dict[str, dict] = {
                    max_episode_frames=18000),
     # The evaluation recommendations of Machado et al. 2018, "Revisiting the ALE".
     "machado": dict(repeat_action_probability=0.25, minimal_action_set=False, life_loss_terminal=False),
+    # Fast learning: the Pong settings of M. Lapan, "Deep Reinforcement Learning Hands-On" (2nd ed.,
+    # 2020), chapter 8 (lib/common.py HYPERPARAMS["pong"]: Adam 1e-4, replay 100k, 10k random steps,
+    # target sync 1,000, epsilon 1 -> 0.02 over 100k steps, one update per step, MSE loss, PyTorch's
+    # default init), plus 3-step returns (Rainbow's n, Hessel et al. 2018); max pooling and the
+    # 18,000-frame test cap as Nature; epochs of 25k steps tested over 30 games (Nature's protocol).
+    "lapan": dict(optimizer="adam", learning_rate=0.0001, loss="mse", replay_size=100_000, random_steps=10_000,
+                  target_steps=1_000, exploration_rate_end=0.02, exploration_decay_steps=100_000,
+                  train_frequency=1, n_step=3, frame_pooling="max", init="fan_in", max_episode_frames=18_000,
+                  train_steps=25_000, test_games=30, epochs=40),
 }
 
 # Options a snapshot records and --load_weights reuses unless given again (what defines the
@@ -33,7 +42,7 @@ REUSED_OPTIONS = (
     "environment", "frame_skip", "repeat_action_probability", "minimal_action_set", "color_averaging",
     "frame_pooling", "screen_width", "screen_height", "max_episode_frames", "life_loss_terminal",
     "replay_size", "history_length", "prioritized_replay", "priority_alpha", "priority_beta_start",
-    "priority_epsilon", "learning_rate", "discount_rate", "batch_size", "optimizer", "decay_rate",
+    "priority_epsilon", "n_step", "learning_rate", "discount_rate", "batch_size", "optimizer", "decay_rate",
     "rmsprop_variant", "clip_error", "loss", "min_reward", "max_reward", "batch_norm", "double_q",
     "dueling", "init", "datatype", "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
     "exploration_decay_steps", "exploration_rate_test", "train_frequency", "train_repeat",
@@ -122,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     mem.add_argument("--priority_alpha", type=float, default=0.6, help="Priority exponent alpha.")
     mem.add_argument("--priority_beta_start", type=float, default=0.4, help="Importance-sampling exponent "
                      "beta at the start, annealed linearly to 1 over all training steps.")
+    mem.add_argument("--n_step", type=int, default=1, help="Multi-step returns: learn from the discounted sum "
+                     "of this many rewards and the target network's value after them (Sutton 1988; Rainbow, "
+                     "Hessel et al. 2018); 1 is DQN's one-step TD target.")
     mem.add_argument("--priority_epsilon", type=float, default=1e-6, help="Added to |TD error| so that "
                      "no transition has zero priority.")
 
@@ -206,8 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     common = parser.add_argument_group("Common")
     common.add_argument("--preset", choices=sorted(PRESETS), default="simple_dqn", help="A bundle of the "
-                        "options above: simple_dqn (the original's defaults), nature (DeepMind's) or "
-                        "machado (Machado et al. 2018); explicit flags override it.")
+                        "options above: simple_dqn (the original's defaults), nature (DeepMind's), "
+                        "machado (Machado et al. 2018) or lapan (fast learning: Lapan's Deep RL Hands-On, "
+                        "3-step returns, Pong in under 500k steps); explicit flags override it.")
     common.add_argument("--random_seed", type=int, help="Random seed for repeatable experiments.")
     common.add_argument("--log_level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                         default="INFO", help="Log level.")
@@ -265,15 +278,15 @@ def validate(args: argparse.Namespace) -> None:
         UsageError
     """
     positive = ("frame_skip", "screen_width", "screen_height", "replay_size", "history_length", "batch_size",
-                "train_frequency", "train_repeat", "epochs", "visualization_filters", "num_envs")
+                "train_frequency", "train_repeat", "epochs", "visualization_filters", "num_envs", "n_step")
     for name in positive:
         if getattr(args, name) <= 0:
             raise UsageError(f"--{name} must be a positive number, not {getattr(args, name)}")
     non_negative = ("random_steps", "train_steps", "test_steps", "test_games", "start_epoch", "play_games",
                     "target_steps", "random_starts", "max_episode_frames", "exploration_decay_steps",
-                    "clip_error", "device_id", "priority_epsilon")
+                    "clip_error", "device_id", "priority_epsilon", "random_seed")
     for name in non_negative:
-        if getattr(args, name) < 0:
+        if getattr(args, name) is not None and getattr(args, name) < 0:
             raise UsageError(f"--{name} must not be negative, not {getattr(args, name)}")
     if args.replay_size <= args.batch_size + args.history_length:
         raise UsageError(f"--replay_size ({args.replay_size}) must be larger than --batch_size + "
@@ -282,9 +295,10 @@ def validate(args: argparse.Namespace) -> None:
         for name in ("display_screen", "record_screen_path", "record_sound_filename"):
             if getattr(args, name):
                 raise UsageError(f"--{name} shows or records one game; drop it or use --num_envs 1")
-        if args.replay_size // args.num_envs <= args.history_length + 1:
-            raise UsageError(f"--replay_size ({args.replay_size}) leaves each of the {args.num_envs} games "
-                             f"{args.replay_size // args.num_envs} rows; raise --replay_size or lower --num_envs")
+    if args.replay_size // args.num_envs <= args.history_length + args.n_step:
+        raise UsageError(f"--replay_size ({args.replay_size}) leaves each of the {args.num_envs} game(s) "
+                         f"{args.replay_size // args.num_envs} rows, not more than --history_length + --n_step "
+                         f"({args.history_length + args.n_step}); raise --replay_size or lower --num_envs")
     for name in ("exploration_rate_start", "exploration_rate_end", "exploration_rate_test",
                  "repeat_action_probability", "discount_rate", "decay_rate", "priority_alpha",
                  "priority_beta_start"):

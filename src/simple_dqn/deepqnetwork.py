@@ -122,6 +122,18 @@ def td_targets(rewards: torch.Tensor, terminals: torch.Tensor, next_q_target: to
     return rewards + discount_rate * (~terminals).to(best.dtype) * best
 
 
+def n_step_returns(rewards: torch.Tensor, discount_rate: float) -> torch.Tensor:
+    """Discounted sums of n rewards, sum_k discount^k * r_k for k = 0 .. n-1.
+
+    The truncated n-step return of Sutton 1988 (Hessel et al. 2018, "Rainbow", eq. 2): the
+    TD target adds discount^n * max_a Q_target(s_{t+n}, a) to it (td_targets with
+    discount_rate ** n). rewards: (B, n), zero after a terminal. Returns (B,).
+    """
+    n = rewards.shape[1]
+    powers = discount_rate ** torch.arange(n, device=rewards.device, dtype=torch.float64)
+    return rewards @ powers.to(rewards.dtype)
+
+
 def td_loss(q_taken: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor,
             loss: str, clip_error: float) -> torch.Tensor:
     """Mean over the minibatch of weights * loss(Q(s, a) - TD target).
@@ -225,21 +237,26 @@ class DeepQNetwork:
         """One gradient step on a minibatch; returns the per-sample TD errors (B,) on the device.
 
         The TD target uses rewards clipped to [min_reward, max_reward] and the target network
-        (Mnih et al. 2015, Algorithm 1).
+        (Mnih et al. 2015, Algorithm 1); with minibatch.n_step > 1 each reward is clipped, then
+        the n rewards are discounted and summed and the target network's value is discounted
+        by discount_rate ** n_step (n_step_returns).
         """
+        n = minibatch.n_step
         states = self._to_device(minibatch.states)
         actions = self._to_device(minibatch.actions)
         rewards = self._to_device(minibatch.rewards).to(self.dtype).clamp_(self.min_reward, self.max_reward)
         terminals = self._to_device(minibatch.terminals)
         weights = self._to_device(minibatch.weights).to(self.dtype)
-        prestates, poststates = states[:, :-1], states[:, 1:]
+        if n > 1:
+            rewards = n_step_returns(rewards, self.discount_rate)
+        prestates, poststates = states[:, :states.shape[1] - n], states[:, n:]
         with torch.no_grad(), self._autocast():
             next_q_target = self.target(poststates).to(self.dtype)
             next_q_online = None
             if self.double_q:
                 self.online.eval()
                 next_q_online = self.online(poststates).to(self.dtype)
-        targets = td_targets(rewards, terminals, next_q_target, self.discount_rate, next_q_online)
+        targets = td_targets(rewards, terminals, next_q_target, self.discount_rate ** n, next_q_online)
         self.online.train()
         with self._autocast():
             q_all = self.online(prestates)

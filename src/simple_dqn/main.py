@@ -104,7 +104,7 @@ def make_memory(args, screen_shape, rng):
     from simple_dqn.replay_memory import ReplayMemory
 
     kwargs = dict(size=args.replay_size, history_length=args.history_length, screen_shape=screen_shape,
-                  batch_size=args.batch_size, rng=rng, streams=args.num_envs)
+                  batch_size=args.batch_size, rng=rng, streams=args.num_envs, n_step=args.n_step)
     if not args.prioritized_replay:
         return ReplayMemory(**kwargs)
     from simple_dqn.prioritized_replay import PrioritizedReplayMemory

@@ -29,6 +29,18 @@ restart) pads the history with zeros. The original simple_dqn instead rejected e
 with an episode end inside, which never trains on an episode's first history_length steps:
 harmless in Atari, fatal in 9-step games like catch.
 
+With n_step > 1 (multi-step returns) transition i looks n_step rows ahead instead of one:
+
+    prestate  = screens[i - history_length          .. i - 1]
+    poststate = screens[i - history_length + n_step .. i + n_step - 1]
+    rewards   = rewards[i .. i + n_step - 1], cut after the first terminal among them
+
+and one row of history_length + n_step screens is gathered. Such an index is also rejected
+when the rows i+1 .. i+n_step-1 reach the write pointer or an episode's start row before a
+terminal has ended the window (an episode cut off without a terminal, as at the end of a
+train phase). The memory still stores one-step transitions, each screen once: the n-step
+window is assembled only when sampled.
+
 With several streams (--num_envs N games played side by side) the ring is cut into N
 segments of size // N rows, one ring per stream, so that a state never mixes two games; an
 index is then checked against its own segment's fill and write pointer, and sampling is
@@ -59,12 +71,18 @@ def copy_rows(source, target: np.ndarray, count: int) -> None:
 class Minibatch(NamedTuple):
     """A minibatch of transitions; all arrays share the first dimension batch_size.
 
-    states: uint8 (batch_size, history_length + 1, H, W), screens i-history_length .. i.
-    prestates: uint8 view states[:, :-1]; poststates: uint8 view states[:, 1:].
-    actions: int64 (batch_size,); rewards: float32 raw game rewards (clipped by the network);
-    terminals: bool (batch_size,), True when the poststate is terminal;
+    states: uint8 (batch_size, history_length + n_step, H, W), screens
+        i-history_length .. i+n_step-1.
+    prestates: uint8 view of the first history_length screens; poststates: uint8 view of the
+        last history_length screens (with n_step 1: states[:, :-1] and states[:, 1:]).
+    actions: int64 (batch_size,).
+    rewards: float32 raw game rewards (clipped by the network): (batch_size,) with n_step 1,
+        else (batch_size, n_step) with zeros after a terminal.
+    terminals: bool (batch_size,), True when an episode ended within the n_step steps (no
+        bootstrap from the poststate).
     indexes: int64 memory rows of the transitions; weights: float32 importance-sampling
-    weights (all 1 without prioritized replay).
+        weights (all 1 without prioritized replay).
+    n_step: steps between the prestate and the poststate.
     """
 
     states: np.ndarray
@@ -73,14 +91,15 @@ class Minibatch(NamedTuple):
     terminals: np.ndarray
     indexes: np.ndarray
     weights: np.ndarray
+    n_step: int = 1
 
     @property
     def prestates(self) -> np.ndarray:
-        return self.states[:, :-1]
+        return self.states[:, :self.states.shape[1] - self.n_step]
 
     @property
     def poststates(self) -> np.ndarray:
-        return self.states[:, 1:]
+        return self.states[:, self.n_step:]
 
 
 class ReplayMemory:
@@ -94,6 +113,8 @@ class ReplayMemory:
         rng: numpy Generator used for sampling (seed it for reproducible runs).
         streams: games whose transitions arrive interleaved (--num_envs); each gets its own
             segment of size // streams rows.
+        n_step: steps per sampled transition (multi-step returns, Sutton 1988; Hessel et al.
+            2018, "Rainbow", eq. 2); 1 is the one-step transition of DQN.
 
     Attributes:
         count: transitions stored, over all streams (at most size).
@@ -101,25 +122,27 @@ class ReplayMemory:
 
     Raises:
         ValueError: size not larger than batch_size + history_length, a segment not larger
-            than history_length + 1, or a non-positive size.
+            than history_length + n_step, or a non-positive size.
     """
 
     def __init__(self, *, size: int, history_length: int, screen_shape: tuple[int, int],
-                 batch_size: int, rng: np.random.Generator | None = None, streams: int = 1):
-        if min(size, history_length, batch_size, streams, *screen_shape) <= 0:
+                 batch_size: int, rng: np.random.Generator | None = None, streams: int = 1,
+                 n_step: int = 1):
+        if min(size, history_length, batch_size, streams, n_step, *screen_shape) <= 0:
             raise ValueError("replay memory sizes must be positive")
         if size <= batch_size + history_length:
             raise ValueError(f"replay_size ({size}) must be larger than batch_size + history_length "
                              f"({batch_size + history_length})")
-        if size // streams <= history_length + 1:
+        if size // streams <= history_length + n_step:
             raise ValueError(f"replay_size ({size}) leaves {size // streams} rows to each of {streams} streams; "
-                             f"each needs more than history_length + 1 ({history_length + 1})")
+                             f"each needs more than history_length + n_step ({history_length + n_step})")
         self.size = size
         self.streams = streams
         self.segment = size // streams  # rows per stream; size % streams rows stay unused
         self.history_length = history_length
         self.screen_shape = tuple(screen_shape)
         self.batch_size = batch_size
+        self.n_step = n_step
         self.rng = rng if rng is not None else np.random.default_rng()
         # np.empty does not touch the pages: resident memory grows as the ring fills.
         self.screens = np.empty((size, *self.screen_shape), dtype=np.uint8)
@@ -129,8 +152,8 @@ class ReplayMemory:
         self.starts = np.empty(size, dtype=np.bool_)
         self.counts = [0] * streams  # rows filled in each stream's segment
         self.currents = [0] * streams  # the segment row each stream's next add() writes
-        self._offsets = np.arange(-history_length, 1)
-        self._states = np.empty((batch_size, history_length + 1, *self.screen_shape), dtype=np.uint8)
+        self._offsets = np.arange(-history_length, 0)
+        self._states = np.empty((batch_size, history_length + n_step, *self.screen_shape), dtype=np.uint8)
 
     @property
     def nbytes(self) -> int:
@@ -194,7 +217,20 @@ class ReplayMemory:
         straddles = (local >= current) & (local - self.history_length < current)
         ok &= ~straddles
         ok &= ~self.starts[np.clip(indexes, 0, self.size - 1)]
+        if self.n_step > 1:
+            # Rows ahead up to the first terminal: written before the write pointer (the
+            # distance from i forward to it exceeds k) and not a start row.
+            ahead = (np.asarray(current) - local) % self.segment
+            alive = np.ones(indexes.shape, dtype=bool)
+            for k in range(1, self.n_step):
+                alive &= ~self.terminals[self._row_ahead(indexes, k - 1)]
+                ok &= ~alive | ((ahead > k) & ~self.starts[self._row_ahead(indexes, k)])
         return ok
+
+    def _row_ahead(self, indexes: np.ndarray, k: int) -> np.ndarray:
+        """The array rows k steps after ``indexes`` in their own segment's ring (k >= 0)."""
+        base = np.clip(indexes, 0, self.streams * self.segment - 1) // self.segment * self.segment
+        return base + (np.clip(indexes, 0, self.size - 1) - base + k) % self.segment
 
     def _candidates(self, n: int) -> np.ndarray:
         """n indexes drawn uniformly from rows history_length .. count-1 of every segment."""
@@ -234,31 +270,43 @@ class ReplayMemory:
         The returned states array is reused by the next call: copy it to keep it.
         """
         indexes = np.asarray(indexes, dtype=np.int64)
+        n = self.n_step
         states = self._states if len(indexes) == self.batch_size else \
-            np.empty((len(indexes), self.history_length + 1, *self.screen_shape), dtype=np.uint8)
+            np.empty((len(indexes), self.history_length + n, *self.screen_shape), dtype=np.uint8)
         # Sampled indexes lie history_length or more rows into their segment, so the rows
-        # never wrap around a ring nor reach into another stream's segment.
-        rows = indexes[:, None] + self._offsets
+        # behind never wrap around a ring nor reach into another stream's segment; the rows
+        # ahead (n_step > 1) wrap within the segment.
+        behind = indexes[:, None] + self._offsets
+        ahead = indexes[:, None] if n == 1 else \
+            np.stack([self._row_ahead(indexes, k) for k in range(n)], axis=1)
+        rows = np.concatenate([behind, ahead], axis=1)
         np.take(self.screens, rows, axis=0, out=states)
-        self._zero_before_starts(states, self.starts[rows[:, :-1]])
+        self._zero_before_starts(states, self.starts[behind])
         if weights is None:
             weights = np.ones(len(indexes), dtype=np.float32)
-        return Minibatch(states, self.actions[indexes].astype(np.int64), self.rewards[indexes],
-                         self.terminals[indexes], indexes, weights)
+        actions = self.actions[indexes].astype(np.int64)
+        if n == 1:
+            return Minibatch(states, actions, self.rewards[indexes], self.terminals[indexes], indexes, weights)
+        # Rewards after the first terminal of the window belong to the next episode: zero them.
+        terminals = self.terminals[ahead]
+        alive = np.ones_like(terminals)
+        alive[:, 1:] = ~np.logical_or.accumulate(terminals[:, :-1], axis=1)
+        rewards = np.where(alive, self.rewards[ahead], np.float32(0))
+        return Minibatch(states, actions, rewards, (terminals & alive).any(axis=1), indexes, weights, n)
 
     @staticmethod
     def _zero_before_starts(states: np.ndarray, starts: np.ndarray) -> None:
         """Zero the screens that precede the last episode start in each window (in place).
 
-        states: uint8 (B, history_length + 1, H, W); starts: bool (B, history_length), the start
-        flags of window positions 0 .. history_length - 1.
+        states: uint8 (B, history_length + n_step, H, W); starts: bool (B, history_length), the
+        start flags of window positions 0 .. history_length - 1.
         """
         has_start = starts.any(axis=1)
         if not has_start.any():
             return  # the common case in Atari: no episode boundary in any window
         width = starts.shape[1]
         last_start = width - 1 - np.argmax(starts[:, ::-1], axis=1)  # position of the last start
-        before = np.arange(width + 1)[None, :] < np.where(has_start, last_start, 0)[:, None]
+        before = np.arange(states.shape[1])[None, :] < np.where(has_start, last_start, 0)[:, None]
         states[before] = 0
 
     def sample(self, step: int = 0) -> Minibatch:
