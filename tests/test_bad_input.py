@@ -31,6 +31,10 @@ def assert_untouched(path):
     (["breakout", "--display_screen", "maybe"], ["--display_screen"]),
     (["breakout", "--no_such_flag", "1"], ["unrecognized"]),
     ([], ["no game given"]),
+    (["breakout", "--random_seed", "-1"], ["--random_seed", "negative"]),
+    (["breakout", "--n_step", "0"], ["--n_step", "positive"]),
+    (["breakout", "--n_step", "998"], ["--n_step", "--replay_size"]),
+    (["breakout", "--preset", "fast"], ["--preset", "lapan", "nature"]),
 ])
 def test_bad_options(args, fragments, precious_csv):
     import torch
@@ -74,3 +78,12 @@ def test_unwritable_output_folder(tmp_path):
     proc = run_cli(["catch", *TINY, "--save_weights_prefix", blocker / "sub" / "catch"])
     assert_one_line_error(proc, "cannot create folder")
     assert blocker.read_text() == "x"
+
+
+def test_unwritable_csv_file_is_refused_before_it_is_announced(tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("precious\n")
+    proc = run_cli(["catch", *TINY, "--csv_file", not_a_folder / "results.csv"], timeout=120)
+    assert_one_line_error(proc, "results.csv", "another output path")
+    assert "Results are written" not in proc.stderr + proc.stdout
+    assert_untouched(not_a_folder)

@@ -21,7 +21,8 @@ def last_test_reward(path):
     ["--double_q", "--dueling"],
     ["--prioritized_replay"],
     ["--autocast", "bfloat16", "--channels_last", "true"],
-], ids=["default", "nature", "double_dueling", "prioritized", "fast_paths"])
+    ["--n_step", "3", "--prioritized_replay"],
+], ids=["default", "nature", "double_dueling", "prioritized", "fast_paths", "n_step"])
 def test_catch_learns(tmp_path, extra):
     csv_path = tmp_path / "catch.csv"
     proc = run_cli([*CATCH_FAST, *extra, "--csv_file", csv_path], timeout=240)

@@ -52,6 +52,20 @@ def test_plot_the_originals_pong_run_and_compare_runs(tmp_path):
     assert both.exists()
 
 
+def test_plot_against_train_steps(tmp_path):
+    from simple_dqn.plot import curve, read_results
+
+    phases = read_results(str(REFERENCE / "pong.csv"))
+    xs, ys = curve(phases, "test", "total_train_steps", "average_reward", x_max=1_000_000)
+    assert xs == [250_000, 500_000, 750_000, 1_000_000] and len(ys) == 4
+    assert curve(phases, "test", "epoch", "average_reward")[0][:2] == [1, 2]
+    out = tmp_path / "steps.png"
+    proc = run_script("plot.sh", [REFERENCE / "pong.csv", REFERENCE / "breakout.csv", "--x", "total_train_steps",
+                                  "--x_max", "2000000", "--png_file", out, "--dpi", "50"])
+    assert proc.returncode == 0, proc.stderr
+    assert png_shape(out)[:2] == (9 * 50, 16 * 50)
+
+
 def test_plot_bad_input(tmp_path):
     bad = tmp_path / "notes.csv"
     bad.write_text("hello,world\n1,2\n")

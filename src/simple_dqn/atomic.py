@@ -28,9 +28,13 @@ def ensure_writable_dir(path: str | os.PathLike) -> Path:
     except OSError as e:
         raise UsageError(f"cannot create folder {str(folder)!r} for {str(path)!r}: {e.strerror}; "
                          "choose another output path") from None
-    if not os.access(folder, os.W_OK | os.X_OK):
+    try:
+        # A real write, not os.access: root passes access checks on read-only mounts and /proc.
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
         raise UsageError(f"folder {str(folder)!r} is not writable; choose another output path "
-                         "or fix its permissions")
+                         "or fix its permissions") from None
     return folder
 
 

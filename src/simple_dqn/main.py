@@ -135,10 +135,11 @@ def build(args, snapshot, **env_kwargs):
         torch.manual_seed(args.random_seed)
     rng = np.random.default_rng(args.random_seed)
     device = choose_device(args)
-    if args.save_weights_prefix:
-        from simple_dqn.atomic import ensure_writable_dir
+    from simple_dqn.atomic import ensure_writable_dir
 
-        ensure_writable_dir(args.save_weights_prefix)
+    for path in (args.save_weights_prefix, args.csv_file):
+        if path:
+            ensure_writable_dir(path)
 
     vector = args.num_envs > 1
     env = make_vector_environment(args) if vector else make_environment(args, **env_kwargs)

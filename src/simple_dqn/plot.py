@@ -5,6 +5,8 @@
 One CSV: a panel per field with three lines against epoch: the random baseline (the random
 phase's value held flat), train and test. Several CSVs: their test curves overlaid, labelled
 by file name, to compare runs. Panels fill a near-square grid left to right, top to bottom.
+--x total_train_steps (or weight_updates, total_time) puts that column on the x axis instead
+of the epoch, to compare runs whose epochs differ in length; --x_max cuts the axis there.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from simple_dqn.errors import UsageError, report_usage_errors
 from simple_dqn.statistics import CSV_COLUMNS
 
 DEFAULT_FIELDS = "average_reward,meanq,nr_games,meancost"
+X_FIELDS = ("epoch", "total_train_steps", "weight_updates", "total_time")
 
 
 def read_results(path: str, skiprows: int = 0, delimiter: str = ",") -> dict[str, list[tuple[int, dict]]]:
@@ -52,6 +55,12 @@ def read_results(path: str, skiprows: int = 0, delimiter: str = ",") -> dict[str
     return phases
 
 
+def curve(phases: dict, phase: str, x: str, field: str, x_max: float | None = None) -> tuple[list, list]:
+    """The (x values, field values) of one phase's rows, x_max and beyond left out."""
+    points = [v for _, v in phases.get(phase, []) if x_max is None or v[x] <= x_max]
+    return [v[x] for v in points], [v[field] for v in points]
+
+
 def grid(n: int) -> tuple[int, int]:
     """(rows, columns) of a near-square grid for n panels."""
     columns = math.ceil(math.sqrt(n))
@@ -59,8 +68,11 @@ def grid(n: int) -> tuple[int, int]:
 
 
 def plot(csv_files: list[str], png_file: str, fields: list[str], *, dpi: int = 80, figure_width: float = 16,
-         figure_height: float = 9, skiprows: int = 0, delimiter: str = ",") -> None:
+         figure_height: float = 9, skiprows: int = 0, delimiter: str = ",", x: str = "epoch",
+         x_max: float | None = None) -> None:
     """Draw the panels and write png_file atomically.
+
+    x: the column on the x axis (one of X_FIELDS); x_max: drop the points beyond it.
 
     Raises:
         UsageError: a bad CSV, an unknown field, or an unwritable output folder.
@@ -84,23 +96,20 @@ def plot(csv_files: list[str], png_file: str, fields: list[str], *, dpi: int = 8
         axes = figure.add_subplot(rows, columns, i + 1)
         if len(runs) == 1:
             phases = runs[0][1]
-            epochs = sorted({e for name in ("train", "test") for e, _ in phases.get(name, [])}) or [0]
-            if "random" in phases:
+            xs = sorted(x_value for name in ("train", "test") for x_value in curve(phases, name, x, field, x_max)[0])
+            if phases.get("random"):
                 baseline = phases["random"][0][1][field]
-                axes.plot([min(epochs), max(epochs)], [baseline, baseline], label="random")
+                axes.plot([xs[0] if xs else 0, xs[-1] if xs else 0], [baseline, baseline], label="random")
             for name in ("train", "test"):
-                points = phases.get(name, [])
-                axes.plot([e for e, _ in points], [v[field] for _, v in points], label=name)
+                axes.plot(*curve(phases, name, x, field, x_max), label=name)
             axes.legend(loc="best")
         else:
             for path, phases in runs:
-                points = phases.get("test", [])
-                axes.plot([e for e, _ in points], [v[field] for _, v in points],
-                          label=os.path.splitext(os.path.basename(path))[0])
+                axes.plot(*curve(phases, "test", x, field, x_max), label=os.path.splitext(os.path.basename(path))[0])
             axes.legend(loc="best", fontsize="small")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(field)
-        axes.set_xlabel("epoch")
+        axes.set_xlabel(x)
         axes.set_ylabel(field)
         axes.grid(alpha=0.3)
     figure.tight_layout()
@@ -117,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--png_file", help="output PNG (default: the first CSV with .png)")
     parser.add_argument("--fields", default=DEFAULT_FIELDS, help="comma-separated CSV columns, one panel each "
                         f"(default {DEFAULT_FIELDS})")
+    parser.add_argument("--x", choices=X_FIELDS, default="epoch", help="the column on the x axis (default "
+                        "epoch; total_train_steps compares runs with epochs of other lengths)")
+    parser.add_argument("--x_max", type=float, help="leave out the points beyond this x value")
     parser.add_argument("--dpi", type=int, default=80, help="dots per inch of the PNG")
     parser.add_argument("--figure_width", type=float, default=16, help="figure width in inches")
     parser.add_argument("--figure_height", type=float, default=9, help="figure height in inches")
@@ -135,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("--fields is empty; name at least one CSV column")
         png = args.png_file or os.path.splitext(args.csv_file[0])[0] + ".png"
         plot(args.csv_file, png, fields, dpi=args.dpi, figure_width=args.figure_width,
-             figure_height=args.figure_height, skiprows=args.skiprows, delimiter=args.delimiter)
+             figure_height=args.figure_height, skiprows=args.skiprows, delimiter=args.delimiter, x=args.x,
+             x_max=args.x_max)
         print(f"wrote {png}")
 
     return report_usage_errors(run, "plot.sh")

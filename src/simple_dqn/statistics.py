@@ -82,10 +82,10 @@ class Statistics:
         self.csv_file = csv_file
         self.rows: list[list[str]] = []
         if csv_file:
-            logger.info("Results are written to %s", csv_file)
             if append_after_epoch is not None and os.path.exists(csv_file):
                 self.rows = [r for r in read_rows(csv_file) if r and int(float(r[0])) <= append_after_epoch]
             self._flush()
+            logger.info("Results are written to %s", csv_file)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.start_time = time.perf_counter()
         self.validation_states: np.ndarray | None = None
