@@ -31,7 +31,8 @@ class Agent:
 
     Attributes:
         total_train_steps: train-phase steps so far (drives the exploration rate).
-        callback: an object with on_step(action, reward, terminal, exploration_rate), or None.
+        callback: an object with on_step(action, reward, terminal, exploration_rate) and
+            on_update(net) (after each weight update), or None.
         stop_requested: set it (from a signal handler) to end the running phase after the
             current step; the phase methods return the number of steps they played.
     """
@@ -170,6 +171,8 @@ class Agent:
                 minibatch = self.mem.sample(self.total_train_steps)
                 td_errors = self.net.train(minibatch)
                 self.mem.update_priorities(minibatch.indexes, td_errors)
+                if self.callback is not None:
+                    self.callback.on_update(self.net)
         self.total_train_steps += 1
 
     def test(self, test_steps: int, restart: bool = True) -> int:

@@ -213,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(main, "--checkpoint", default=False, help="End each epoch with a full-state checkpoint beside the "
           "snapshot (networks, optimizer, counters, random generators, replay memory), and make Ctrl-C or "
           "SIGTERM write one mid-epoch; see --resume.")
+    main.add_argument("--tensorboard", metavar="DIR", help="Also write TensorBoard curves to this folder: "
+                      "each row's values, each game's reward, the loss and mean Q (tensorboard --logdir DIR).")
+    main.add_argument("--tensorboard_every", type=int, default=1000, help="Log the loss and mean Q to "
+                      "TensorBoard every this many weight updates.")
     main.add_argument("--resume", choices=["auto"], default=None, help="auto: continue from the newest valid "
                       "checkpoint of --save_weights_prefix, if there is one.")
 
@@ -278,7 +282,8 @@ def validate(args: argparse.Namespace) -> None:
         UsageError
     """
     positive = ("frame_skip", "screen_width", "screen_height", "replay_size", "history_length", "batch_size",
-                "train_frequency", "train_repeat", "epochs", "visualization_filters", "num_envs", "n_step")
+                "train_frequency", "train_repeat", "epochs", "visualization_filters", "num_envs", "n_step",
+                "tensorboard_every")
     for name in positive:
         if getattr(args, name) <= 0:
             raise UsageError(f"--{name} must be a positive number, not {getattr(args, name)}")

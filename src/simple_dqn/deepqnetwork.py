@@ -172,6 +172,8 @@ class DeepQNetwork:
 
     Attributes:
         train_iterations: number of weight updates done (the CSV's weight_updates).
+        last_cost: the last update's loss (0-d tensor on the device), or None before any.
+        last_q_taken: the last update's Q(s, a) of the minibatch, (B,) on the device, or None.
     """
 
     def __init__(self, *, num_actions: int, history_length: int, screen_shape: tuple[int, int],
@@ -206,6 +208,8 @@ class DeepQNetwork:
                                         decay_rate=decay_rate, rmsprop_variant=rmsprop_variant,
                                         batch_size=batch_size)
         self.train_iterations = 0
+        self.last_cost: torch.Tensor | None = None  # the last update's loss and Q(s, a), for logging
+        self.last_q_taken: torch.Tensor | None = None
         # Summed on the device so that an update needs no host synchronisation.
         self._cost_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         self._cost_count = 0
@@ -268,6 +272,8 @@ class DeepQNetwork:
         self.train_iterations += 1
         self._cost_sum += cost.detach()
         self._cost_count += 1
+        # Kept on the device, read only when logged (--tensorboard): no synchronisation here.
+        self.last_cost, self.last_q_taken = cost.detach(), q_taken.detach()
         return (targets - q_taken).detach()
 
     def take_mean_cost(self) -> float:

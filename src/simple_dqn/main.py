@@ -289,10 +289,19 @@ class Experiment:
         checkpoint_file = find_checkpoint(args, snapshot)
         if checkpoint_file is None:
             resuming = args.start_epoch > 0 and args.train_steps > 0
-            self.stats = Statistics(args.csv_file, append_after_epoch=args.start_epoch if resuming else None)
+            self.stats = Statistics(args.csv_file, append_after_epoch=args.start_epoch if resuming else None,
+                                    tensorboard=self.tensorboard_log())
         else:
             self.resume(checkpoint_file)
         self.agent.callback = self.stats
+
+    def tensorboard_log(self):
+        """The --tensorboard log, or None."""
+        if not self.args.tensorboard:
+            return None
+        from simple_dqn.tensorboard_log import TensorBoardLog
+
+        return TensorBoardLog(self.args.tensorboard, self.args.tensorboard_every)
 
     def resume(self, path: str) -> None:
         """Restore every component from the checkpoint at path and where the run stood."""
@@ -313,7 +322,7 @@ class Experiment:
             epoch, phase, done = self.position
             self.args.start_epoch = max(0, epoch - 1) if phase != "random" else 0
             # The saved rows replace the CSV's: rows a killed run wrote after this checkpoint go.
-            self.stats = Statistics(None)
+            self.stats = Statistics(None, tensorboard=self.tensorboard_log())
             self.stats.csv_file = self.args.csv_file
             restored_game = restore_state(checkpoint, env, self.mem, self.net, self.agent, self.stats, None)
         self.force_restart = not restored_game

@@ -68,6 +68,7 @@ class Statistics:
         append_after_epoch: keep the rows of an existing csv_file up to this epoch and append
             after them (resume); None starts a new file.
         progress: show a tqdm progress bar per phase (default: when stderr is a terminal).
+        tensorboard: a TensorBoardLog that gets the rows, the games and the updates too, or None.
 
     Rows are written by rewriting the whole file to a temporary name and renaming it, so a
     crash or Ctrl-C never leaves a partial row.
@@ -78,8 +79,10 @@ class Statistics:
     """
 
     def __init__(self, csv_file: str | None = None, append_after_epoch: int | None = None,
-                 progress: bool | None = None):
+                 progress: bool | None = None, tensorboard=None):
         self.csv_file = csv_file
+        self.tensorboard = tensorboard
+        self.steps_seen = 0  # agent steps over all phases: the x axis of TensorBoard's game rewards
         self.rows: list[list[str]] = []
         if csv_file:
             if append_after_epoch is not None and os.path.exists(csv_file):
@@ -114,6 +117,7 @@ class Statistics:
         """Count one agent step (called by the agent)."""
         self.game_rewards += reward
         self.num_steps += 1
+        self.steps_seen += 1
         self.last_exploration_rate = exploration_rate
         if terminal:
             self._end_game(self.game_rewards)
@@ -132,13 +136,21 @@ class Statistics:
         self.stream_rewards += rewards
         steps = len(rewards) if steps is None else steps
         self.num_steps += steps
+        self.steps_seen += steps
         self.last_exploration_rate = exploration_rate
         for i in np.flatnonzero(terminals):
             self._end_game(float(self.stream_rewards[i]))
             self.stream_rewards[i] = 0.0
         self._update_bar(steps, exploration_rate)
 
+    def on_update(self, net) -> None:
+        """After each weight update (called by the agent)."""
+        if self.tensorboard is not None:
+            self.tensorboard.update(net)
+
     def _end_game(self, reward: float) -> None:
+        if self.tensorboard is not None:
+            self.tensorboard.game(self.phase, reward, self.steps_seen)
         self.num_games += 1
         self.average_reward += (reward - self.average_reward) / self.num_games
         self.min_game_reward = min(self.min_game_reward, reward)
@@ -189,6 +201,8 @@ class Statistics:
         if self.csv_file:
             self.rows.append([_cell(v) for v in values])
             self._flush()
+        if self.tensorboard is not None:
+            self.tensorboard.row(CSV_COLUMNS, values)
         logger.info("  num_games: %d, average_reward: %f, min_game_reward: %s, max_game_reward: %s",
                     values[3], values[4], values[5], values[6])
         logger.info("  last_exploration_rate: %f, epoch_time: %ds, steps_per_second: %d",
@@ -203,8 +217,10 @@ class Statistics:
         write_text_atomic(self.csv_file, text.getvalue())
 
     def close(self) -> None:
-        """Close the progress bar."""
+        """Close the progress bar and the TensorBoard log."""
         self._close_bar()
+        if self.tensorboard is not None:
+            self.tensorboard.close()
 
     def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """The running counts of the phase, the rows written and the validation states."""
@@ -215,7 +231,7 @@ class Statistics:
                     max_game_reward=_json_number(self.max_game_reward),
                     stream_rewards=self.stream_rewards.tolist(),
                     last_exploration_rate=self.last_exploration_rate, total_elapsed=now - self.start_time,
-                    epoch_elapsed=now - self.epoch_start_time, rows=self.rows)
+                    epoch_elapsed=now - self.epoch_start_time, rows=self.rows, steps_seen=self.steps_seen)
         arrays = {} if self.validation_states is None else dict(validation_states=self.validation_states)
         return meta, arrays
 
@@ -225,6 +241,7 @@ class Statistics:
         for key in ("num_steps", "num_games", "game_rewards", "average_reward", "last_exploration_rate"):
             setattr(self, key, meta[key])
         self.stream_rewards = np.asarray(meta.get("stream_rewards", []), dtype=np.float64)
+        self.steps_seen = int(meta.get("steps_seen", 0))
         self.min_game_reward = float(meta["min_game_reward"])
         self.max_game_reward = float(meta["max_game_reward"])
         now = time.perf_counter()
