@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from simple_dqn.errors import UsageError
+from simple_dqn.statistics import CSV_COLUMNS
 
 logger = logging.getLogger("simple_dqn")
 
@@ -286,6 +287,9 @@ class Experiment:
         self.position = None  # (epoch, phase, steps done) to continue from
         self.steps_played = 0  # over all phases and resumes: orders checkpoints
         self.force_restart = False  # the game state could not be restored: start a new episode
+        self.last_row: list = []  # the CSV values of the last phase
+        # Called as reporter(row dict, end-of-epoch checkpoint path or None) after each phase (sweeps).
+        self.reporter = None
         checkpoint_file = find_checkpoint(args, snapshot)
         if checkpoint_file is None:
             resuming = args.start_epoch > 0 and args.train_steps > 0
@@ -342,8 +346,11 @@ class Experiment:
                 if phase == "train" and self.prefix:
                     self.save_snapshot(epoch)
                 last_of_epoch = index + 1 == len(plan) or plan[index + 1][0] != epoch
+                checkpoint = None
                 if self.args.checkpoint and self.prefix and epoch > 0 and last_of_epoch:
-                    self.end_of_epoch_checkpoint(epoch)
+                    checkpoint = self.end_of_epoch_checkpoint(epoch)
+                if self.reporter is not None:
+                    self.reporter(dict(zip(CSV_COLUMNS, self.last_row)), checkpoint)
         finally:
             self.stats.close()
             self.env.close()
@@ -384,7 +391,8 @@ class Experiment:
         if agent.stop_requested:
             self.interrupted_checkpoint(epoch, phase, 0 if phase == "test_games" else played)
             return False
-        stats.write(epoch, row_phase, total_train_steps=agent.total_train_steps, memory=self.mem, net=self.net)
+        self.last_row = stats.write(epoch, row_phase, total_train_steps=agent.total_train_steps, memory=self.mem,
+                                    net=self.net)
         return True
 
     def play(self) -> int:
@@ -437,14 +445,16 @@ class Experiment:
         size = save_checkpoint(path, header, capture_state(env, self.mem, self.net, self.agent, self.stats))
         logger.info("Checkpoint %s written: %.1f MB in %.1f s", path, size / 1e6, time.perf_counter() - started)
 
-    def end_of_epoch_checkpoint(self, epoch: int) -> None:
-        """<prefix>_<epoch>.checkpoint.h5, pointing at the next epoch; prunes the older ones."""
+    def end_of_epoch_checkpoint(self, epoch: int) -> str:
+        """Write <prefix>_<epoch>.checkpoint.h5, pointing at the next epoch, prune the older ones; return its path."""
         from simple_dqn.checkpoint import checkpoint_path, interrupted_path, prune_epoch_checkpoints
 
-        self.write_checkpoint(checkpoint_path(self.prefix, epoch), epoch + 1, "train", 0)
+        path = checkpoint_path(self.prefix, epoch)
+        self.write_checkpoint(path, epoch + 1, "train", 0)
         prune_epoch_checkpoints(self.prefix)
         if os.path.exists(interrupted_path(self.prefix)):
             os.unlink(interrupted_path(self.prefix))
+        return path
 
     def interrupted_checkpoint(self, epoch: int, phase: str, done: int) -> None:
         """After SIGINT or SIGTERM: <prefix>_interrupted.checkpoint.h5 and how to resume."""
@@ -459,6 +469,10 @@ class Experiment:
     def stop_on_signals(self) -> None:
         """Make SIGINT and SIGTERM end the phase after the current step (a second one ends the process)."""
         import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return  # a sweep trial in a Ray worker's thread: Ray owns the signals
 
         def request_stop(signum, frame):
             self.agent.stop_requested = True

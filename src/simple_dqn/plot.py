@@ -7,6 +7,8 @@ phase's value held flat), train and test. Several CSVs: their test curves overla
 by file name, to compare runs. Panels fill a near-square grid left to right, top to bottom.
 --x total_train_steps (or weight_updates, total_time) puts that column on the x axis instead
 of the epoch, to compare runs whose epochs differ in length; --x_max cuts the axis there.
+A sweep folder, or several CSVs with --aggregate, give the mean curves over seeds and the IQM
+score table instead (aggregate.py).
 """
 
 from __future__ import annotations
@@ -122,7 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The plot.sh command line (the original plot.py's options, several CSV files allowed)."""
     parser = argparse.ArgumentParser(prog="plot.sh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("csv_file", nargs="+", help="results CSV file(s)")
+    parser.add_argument("csv_file", nargs="+", help="results CSV file(s), or sweep folder(s) to aggregate")
+    parser.add_argument("--aggregate", action="store_true", help="mean test curve per game and algorithm "
+                        "with a 95%% confidence band over seeds, and the IQM score table (the default for "
+                        "sweep folders)")
     parser.add_argument("--png_file", help="output PNG (default: the first CSV with .png)")
     parser.add_argument("--fields", default=DEFAULT_FIELDS, help="comma-separated CSV columns, one panel each "
                         f"(default {DEFAULT_FIELDS})")
@@ -142,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def run():
+        if args.aggregate or any(os.path.isdir(path) for path in args.csv_file):
+            return aggregate(args)
         fields = [f.strip() for f in args.fields.split(",") if f.strip()]
         if not fields:
             raise UsageError("--fields is empty; name at least one CSV column")
@@ -152,6 +159,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {png}")
 
     return report_usage_errors(run, "plot.sh")
+
+
+def aggregate(args) -> None:
+    """plot.sh --aggregate / a sweep folder: the mean-curve PNG and the IQM table (printed and CSV)."""
+    from simple_dqn.aggregate import format_table, load_runs, plot_aggregate, score_table, write_table
+
+    first = args.csv_file[0]
+    if args.png_file:
+        png = args.png_file
+    elif os.path.isdir(first):
+        png = os.path.join(first, "aggregate.png")
+    else:
+        png = os.path.splitext(first)[0] + "_aggregate.png"
+    runs = load_runs(args.csv_file)
+    x = "total_train_steps" if args.x == "epoch" else args.x
+    plot_aggregate(runs, png, x=x, dpi=args.dpi, figure_width=args.figure_width, figure_height=args.figure_height)
+    print(f"wrote {png}")
+    table = score_table(runs)
+    if table:
+        scores = os.path.splitext(png)[0] + "_scores.csv"
+        write_table(scores, table)
+        print("human-normalised final test averages (IQM with 95% stratified-bootstrap CI, rliable):")
+        print(format_table(table))
+        print(f"wrote {scores}")
 
 
 if __name__ == "__main__":
