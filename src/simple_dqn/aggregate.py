@@ -20,7 +20,6 @@ results/pong_lapan_seed1.csv are two runs of "results/lapan" on pong).
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 import re
@@ -182,13 +181,9 @@ def format_table(table: list[dict]) -> str:
 
 def write_table(path: str, table: list[dict]) -> None:
     """The score table as CSV, written atomically."""
-    from simple_dqn.atomic import write_text_atomic
+    from simple_dqn.atomic import write_dicts_csv_atomic
 
-    text = io.StringIO()
-    writer = csv.DictWriter(text, TABLE_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(table)
-    write_text_atomic(path, text.getvalue())
+    write_dicts_csv_atomic(path, TABLE_COLUMNS, table)
 
 
 def plot_aggregate(runs: list[Run], png_file: str, *, x: str = "total_train_steps", dpi: int = 80,

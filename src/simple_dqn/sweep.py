@@ -26,8 +26,6 @@ trial starts).
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import itertools
 import logging
 import os
@@ -266,13 +264,9 @@ def summary_row(result) -> dict:
 
 def write_summary(path: str, rows: list[dict]) -> None:
     """sweep.csv, written atomically."""
-    from simple_dqn.atomic import write_text_atomic
+    from simple_dqn.atomic import write_dicts_csv_atomic
 
-    text = io.StringIO()
-    writer = csv.DictWriter(text, SUMMARY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(path, text.getvalue())
+    write_dicts_csv_atomic(path, SUMMARY_COLUMNS, rows)
 
 
 def format_row(row: dict) -> str:

@@ -13,8 +13,6 @@ Open with ``tensorboard --logdir DIR``.
 
 from __future__ import annotations
 
-from simple_dqn.errors import UsageError
-
 
 class TensorBoardLog:
     """Writes the tags above to an event file in log_dir.
