@@ -41,7 +41,8 @@ def rows_without_timing(path):
 def catch_sweep(tmp_path_factory):
     storage = tmp_path_factory.mktemp("sweeps")
     args = ["--games", "catch", "--seeds", "2", "--grid", "learning_rate=0.001,0.0005", "--storage", storage,
-            "--name", "grid", *[a for a in TRAIN if a not in ("--learning_rate", "0.001")], "--checkpoint"]
+            "--name", "grid", *[a for a in TRAIN if a not in ("--learning_rate", "0.001")], "--checkpoint",
+            "--epochs", "2"]
     proc = sweep(args)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return storage / "grid", args, proc
@@ -56,7 +57,7 @@ def test_local_sweep_writes_every_run_and_the_summary(catch_sweep):
     assert len(summary) == 4 and {row["status"] for row in summary} == {"done"}
     for row in summary:
         tests = [r for r in rows_without_timing(row["csv_file"]) if r["phase"] == "test"]
-        assert len(tests) == 3 and float(row["last_test_average"]) == float(tests[-1]["average_reward"])
+        assert len(tests) == 2 and float(row["last_test_average"]) == float(tests[-1]["average_reward"])
         assert float(row["best_test_average"]) == max(float(t["average_reward"]) for t in tests)
         assert f"catch seed {row['seed']} {row['settings']}: last test average" in proc.stdout
     # TensorBoard is on inside a sweep; the seeds really differ.
@@ -112,6 +113,11 @@ def free_port() -> int:
 
 
 def test_sweep_on_a_ray_cluster_started_by_hand(tmp_path):
+    """The same sweep on a cluster started with `ray start --head`; one of its trials stops with a
+    one-line error (the GPU backend where there is no CUDA, found only when the trial builds its
+    network): that line goes in the summary, the other trial finishes, exit status 1."""
+    import torch
+
     ray = shutil.which("ray", path=os.path.dirname(sys.executable))
     port = free_port()
     # Ray clusters authenticate clients with a shared token: the cluster and the sweep get the same one.
@@ -122,15 +128,21 @@ def test_sweep_on_a_ray_cluster_started_by_hand(tmp_path):
     assert start.returncode == 0, start.stdout + start.stderr
     try:
         storage = tmp_path / "shared"
-        proc = subprocess.run([str(ROOT / "sweep.sh"), "--games", "catch", "--storage", str(storage), "--name",
-                               "cluster", "--address", f"127.0.0.1:{port}", *TRAIN, "--epochs", "1"],
-                              capture_output=True, text=True, timeout=600, env=env)
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        with open(storage / "cluster" / "sweep.csv") as f:
-            (row,) = list(csv.DictReader(f))
-        assert row["status"] == "done" and row["epochs"] == "1"
+        train = [a for a in TRAIN if a not in ("--backend", "cpu")]
+        proc = subprocess.run([str(ROOT / "sweep.sh"), "--games", "catch", "--grid", "backend=cpu,gpu", "--storage",
+                               str(storage), "--name", "cluster", "--address", f"127.0.0.1:{port}", *train,
+                               "--epochs", "1"], capture_output=True, text=True, timeout=600, env=env)
     finally:
         subprocess.run([ray, "stop", "--force"], capture_output=True, timeout=120, env=env)
+    with open(storage / "cluster" / "sweep.csv") as f:
+        rows = {row["settings"]: row for row in csv.DictReader(f)}
+    assert rows["backend=cpu"]["status"] == "done" and rows["backend=cpu"]["epochs"] == "1"
+    if torch.cuda.is_available():
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        return
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert rows["backend=gpu"]["status"] == "failed" and "CUDA" in rows["backend=gpu"]["error"]
+    assert "catch seed 0 backend=gpu: failed:" in proc.stdout
 
 
 @pytest.mark.parametrize("args, fragments", [
@@ -147,24 +159,6 @@ def test_bad_sweep_input_stops_before_any_trial(tmp_path, args, fragments):
     proc = sweep([*args, "--storage", tmp_path / "sweeps"], timeout=120)
     assert_one_line_error(proc, *fragments)
     assert not (tmp_path / "sweeps").exists()
-
-
-def test_failing_trial_ends_with_its_line_and_the_others_go_on(tmp_path):
-    """A trial that stops with a one-line error (here: the GPU backend on a machine without CUDA,
-    found only when the trial builds its network) ends with that line in the summary; exit 1."""
-    import torch
-
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA")
-    storage = tmp_path / "sweeps"
-    proc = sweep(["--games", "catch", "--grid", "backend=cpu,gpu", "--storage", storage, "--name", "fails",
-                  *[a for a in TRAIN if a not in ("--backend", "cpu")], "--epochs", "1"])
-    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
-    with open(storage / "fails" / "sweep.csv") as f:
-        rows = {row["settings"]: row for row in csv.DictReader(f)}
-    assert rows["backend=cpu"]["status"] == "done" and rows["backend=cpu"]["epochs"] == "1"
-    assert rows["backend=gpu"]["status"] == "failed" and "CUDA" in rows["backend=gpu"]["error"]
-    assert "catch seed 0 backend=gpu: failed:" in proc.stdout
 
 
 def test_aggregate_plot_and_iqm_table(catch_sweep, tmp_path):
@@ -200,7 +194,7 @@ def test_aggregate_plot_and_iqm_table(catch_sweep, tmp_path):
     lr = [r for r in grid_runs if r.algorithm.endswith("learning_rate=0.001")]
     xs, mean, low, high = mean_curve(lr)
     values = np.array([[v["average_reward"] for _, v in r.phases["test"]] for r in lr])
-    assert xs == [600, 1200, 1800]
+    assert xs == [600, 1200]
     assert mean == pytest.approx(values.mean(axis=0))
     assert high - mean == pytest.approx(12.706204736 * values.std(axis=0, ddof=1) / np.sqrt(2))
 

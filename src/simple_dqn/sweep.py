@@ -195,6 +195,8 @@ def connect(address: str | None) -> None:
     Raises:
         UsageError: the address does not answer.
     """
+    # Short epochs checkpoint often; Ray's warning about frequent experiment snapshots is noise here.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     import ray
 
     hint = "start one with `ray start --head`, or leave out --address to run on this machine"
