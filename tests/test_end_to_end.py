@@ -68,13 +68,18 @@ def test_ctrl_c_leaves_the_csv_whole(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "simple_dqn", "breakout", "--random_steps", "300",
                              "--train_steps", "100000", "--epochs", "1", "--replay_size", "5000",
                              "--csv_file", str(csv_path), "--backend", "cpu"],
-                            stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=ROOT)
-    deadline = time.time() + 120
-    while time.time() < deadline and not (csv_path.exists() and len(read_csv(csv_path)) >= 2):
-        time.sleep(0.2)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
+                            stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=ROOT,
+                            # A shell's background job inherits SIGINT ignored; a terminal's Ctrl-C does not.
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (csv_path.exists() and len(read_csv(csv_path)) >= 2):
+            time.sleep(0.2)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
     assert proc.returncode in (0, 130), stderr
     assert "Traceback" not in stderr
     rows = read_csv(csv_path)
