@@ -109,17 +109,23 @@ def trial_configs(games: list[str], seeds: int, grid: list[tuple[str, list[str]]
     return configs
 
 
+def trial_paths(config: dict) -> dict[str, str]:
+    """The files of one trial under the sweep folder: csv_file, save_weights_prefix, tensorboard."""
+    name, folder = f"{config['game_name']}_{config['label']}", config["folder"]
+    return dict(csv_file=f"{folder}/results/{name}.csv", save_weights_prefix=f"{folder}/snapshots/{name}",
+                tensorboard=f"{folder}/tensorboard/{name}")
+
+
 def trial_argv(config: dict) -> list[str]:
     """The train command line of one trial (what train.sh would run)."""
-    name = f"{config['game_name']}_{config['label']}"
-    folder = config["folder"]
+    paths = trial_paths(config)
     argv = [config["game"], *config["train_argv"]]
     for option, value in config["settings"].items():
         argv += [f"--{option}", value]
-    argv += ["--random_seed", str(config["seed"]), "--csv_file", f"{folder}/results/{name}.csv",
-             "--save_weights_prefix", f"{folder}/snapshots/{name}"]
+    argv += ["--random_seed", str(config["seed"]), "--csv_file", paths["csv_file"],
+             "--save_weights_prefix", paths["save_weights_prefix"]]
     if "--tensorboard" not in config["train_argv"]:
-        argv += ["--tensorboard", f"{folder}/tensorboard/{name}"]
+        argv += ["--tensorboard", paths["tensorboard"]]
     return argv
 
 
@@ -158,7 +164,7 @@ def run_trial(ray_config: dict) -> None:
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         # A retried or resumed trial: put its last checkpoint where --resume auto finds it.
-        prefix = argv[argv.index("--save_weights_prefix") + 1]
+        prefix = trial_paths(config)["save_weights_prefix"]
         os.makedirs(os.path.dirname(prefix), exist_ok=True)
         with checkpoint.as_directory() as folder:
             for path in Path(folder).glob("*.checkpoint.h5"):
@@ -245,7 +251,7 @@ def summary_row(result) -> dict:
     from simple_dqn.plot import read_results
 
     config = result.config["trial"]
-    path = trial_argv(config)[trial_argv(config).index("--csv_file") + 1]
+    path = trial_paths(config)["csv_file"]
     row = dict(game=config["game_name"], seed=config["seed"],
                settings=" ".join(f"{k}={v}" for k, v in config["settings"].items()), status="done", epochs=0,
                last_test_average="", best_test_average="", best_epoch="", csv_file=path, error="")

@@ -55,4 +55,5 @@ class TensorBoardLog:
         self.writer.add_scalar("update/meanq", float(net.last_q_taken.float().mean()), updates)
 
     def close(self) -> None:
+        """Flush and close the event file."""
         self.writer.close()
