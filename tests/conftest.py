@@ -12,12 +12,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
+# SIMPLE_DQN_TEST_BACKEND=gpu runs the network, replay memory and learning tests on CUDA;
+# SIMPLE_DQN_TEST_FLAGS adds flags to their command lines (say "--replay_on_gpu true").
+BACKEND = os.environ.get("SIMPLE_DQN_TEST_BACKEND", "cpu")
+DEVICE = "cuda:0" if BACKEND == "gpu" else "cpu"
+EXTRA_FLAGS = os.environ.get("SIMPLE_DQN_TEST_FLAGS", "").split()
+
 # Small, fast settings under which catch learns in seconds (see test_learning.py).
 CATCH_FAST = ["catch", "--random_starts", "0", "--replay_size", "20000", "--random_steps", "1000",
               "--train_steps", "1500", "--test_steps", "900", "--epochs", "2",
               "--exploration_decay_steps", "3000", "--exploration_rate_end", "0.05", "--target_steps", "100",
               "--train_frequency", "1", "--optimizer", "adam", "--learning_rate", "0.001",
-              "--screen_width", "36", "--screen_height", "36", "--random_seed", "1", "--backend", "cpu"]
+              "--screen_width", "36", "--screen_height", "36", "--random_seed", "1", "--backend", BACKEND,
+              *EXTRA_FLAGS]
 
 
 def cli_env() -> dict:

@@ -10,6 +10,8 @@ import torch
 from simple_dqn.deepqnetwork import DeepQNetwork, n_step_returns, td_targets
 from simple_dqn.replay_memory import Minibatch, ReplayMemory
 
+from conftest import DEVICE
+
 SHAPE = (6, 5)
 
 
@@ -132,7 +134,8 @@ def test_network_trains_on_the_n_step_target():
     """The loss of one update equals the one worked out from the n-step target by hand."""
     torch.manual_seed(0)
     net = DeepQNetwork(num_actions=2, history_length=2, screen_shape=(36, 36), optimizer="adam",
-                       learning_rate=1e-9, discount_rate=0.5, loss="mse", max_reward=1.0, min_reward=-1.0)
+                       learning_rate=1e-9, discount_rate=0.5, loss="mse", max_reward=1.0, min_reward=-1.0,
+                       device=DEVICE)
     rng = np.random.default_rng(0)
     states = rng.integers(0, 255, (2, 5, 36, 36), dtype=np.uint8)  # history 2 + n 3
     rewards = np.array([[3.0, 1.0, 1.0], [1.0, 0.0, 0.0]], dtype=np.float32)  # 3.0 is clipped to 1
@@ -143,7 +146,7 @@ def test_network_trains_on_the_n_step_target():
     targets = np.array([1 + 0.5 + 0.25 + 0.125 * q_post[0].max(), 1.0])
     errors = targets - q_pre[[0, 1], [0, 1]]
     td_errors = net.train(batch)
-    assert td_errors.numpy() == pytest.approx(errors, rel=1e-4, abs=1e-5)
+    assert td_errors.cpu().numpy() == pytest.approx(errors, rel=1e-4, abs=1e-5)
     assert net.take_mean_cost() == pytest.approx(float(np.mean(0.5 * errors ** 2)), rel=1e-4)
 
 

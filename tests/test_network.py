@@ -7,6 +7,8 @@ import torch
 from simple_dqn.deepqnetwork import DeepQNetwork, QNetwork, init_weights, td_loss, td_targets
 from simple_dqn.replay_memory import Minibatch
 
+from conftest import DEVICE
+
 
 def minibatch(rng, batch=32, shape=(84, 84), actions=4, terminal=False):
     states = rng.integers(0, 256, (batch, 5, *shape), dtype=np.uint8)
@@ -26,7 +28,7 @@ def test_nature_architecture_shapes():
 
 
 def test_predict_accepts_any_batch_size(rng):
-    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
+    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84), device=DEVICE)
     for batch in (1, 3, 32, 50):
         q = net.predict(rng.integers(0, 256, (batch, 4, 84, 84), dtype=np.uint8))
         assert q.shape == (batch, 4) and q.dtype == np.float32
@@ -34,7 +36,7 @@ def test_predict_accepts_any_batch_size(rng):
 
 def test_repeated_updates_on_a_fixed_batch_reduce_the_loss(rng):
     torch.manual_seed(0)
-    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84), discount_rate=0.0)
+    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84), discount_rate=0.0, device=DEVICE)
     batch = minibatch(rng, terminal=True)
     net.train(batch)
     first = net.take_mean_cost()
@@ -47,16 +49,16 @@ def test_repeated_updates_on_a_fixed_batch_reduce_the_loss(rng):
 
 
 def test_target_network_is_copied_only_when_asked(rng):
-    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
+    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84), device=DEVICE)
     states = rng.integers(0, 256, (4, 4, 84, 84), dtype=np.uint8)
-    before = net.target(torch.from_numpy(states)).detach()
+    before = net.target(torch.from_numpy(states).to(DEVICE)).detach()
     for _ in range(5):
         net.train(minibatch(rng))
-    after_train = net.target(torch.from_numpy(states)).detach()
+    after_train = net.target(torch.from_numpy(states).to(DEVICE)).detach()
     assert torch.equal(before, after_train)
     net.update_target_network()
-    online = net.online.eval()(torch.from_numpy(states)).detach()
-    assert torch.allclose(net.target(torch.from_numpy(states)), online)
+    online = net.online.eval()(torch.from_numpy(states).to(DEVICE)).detach()
+    assert torch.allclose(net.target(torch.from_numpy(states).to(DEVICE)), online)
 
 
 def test_td_target_hand_worked():
@@ -90,3 +92,43 @@ def test_xavier_init_bounds():
 def test_screen_too_small_for_the_network():
     with pytest.raises(ValueError, match="at least 36x36"):
         QNetwork(num_actions=4, history_length=4, screen_shape=(30, 84))
+
+
+@pytest.fixture
+def exact_cudnn():
+    """cuDNN without TF32 and with deterministic kernels: RMSProp and Adam divide by the
+    gradient's running size, so rounding noise in a small gradient moves a weight by up to
+    a whole step; this keeps two runs of the same updates comparable."""
+    saved = torch.backends.cudnn.deterministic, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark = \
+        True, False, False
+    yield
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark = saved
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA GPU")
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam"])
+def test_cuda_graphs_give_the_eager_updates(rng, optimizer, exact_cudnn):
+    """Graphed updates and predictions equal eager ones, and the capture's three warm-up
+    updates (on the first minibatch) are undone: the graphed network is far closer to the
+    eager one than to an eager one that kept those three updates."""
+    def network(graphs):
+        torch.manual_seed(0)
+        return DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84), device="cuda:0",
+                            optimizer=optimizer, cuda_graphs=graphs)
+
+    batches = [minibatch(rng) for _ in range(5)]
+    eager, graphed, kept_warmup = network(False), network(True), network(False)
+    for net, plan in ((eager, batches), (graphed, batches), (kept_warmup, batches[:1] * 3 + batches)):
+        for batch in plan:
+            net.train(batch)
+
+    def distance(a, b):
+        wa, wb = a.weights(), b.weights()
+        return max(float((wa[k] - wb[k]).abs().max()) for k in wa)
+
+    assert distance(eager, graphed) < 0.1 * distance(eager, kept_warmup)
+    assert graphed.train_iterations == 5
+    assert eager.take_mean_cost() == pytest.approx(graphed.take_mean_cost(), rel=1e-3)
+    states = rng.integers(0, 256, (3, 4, 84, 84), dtype=np.uint8)
+    assert np.allclose(eager.predict(states), graphed.predict(states), rtol=1e-3, atol=1e-4)

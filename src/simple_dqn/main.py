@@ -91,21 +91,29 @@ def choose_device(args) -> str:
     backend = args.backend or ("gpu" if cuda else "cpu")
     args.backend = backend
     if backend == "cpu":
+        for flag in ("cuda_graphs", "replay_on_gpu"):
+            if getattr(args, flag, None):
+                raise UsageError(f"--{flag} needs the gpu backend; drop it or add --backend gpu on a CUDA machine")
         return "cpu"
     if not cuda:
         raise UsageError("--backend gpu needs CUDA, which this machine does not have; use --backend cpu")
     if args.device_id >= torch.cuda.device_count():
         raise UsageError(f"--device_id {args.device_id} does not exist: this machine has "
                          f"{torch.cuda.device_count()} GPU(s)")
+    torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN time its kernels once
     return f"cuda:{args.device_id}"
 
 
-def make_memory(args, screen_shape, rng):
-    """Uniform or prioritized replay memory, as the options say, one stream per game."""
+def make_memory(args, screen_shape, rng, device: str = "cpu"):
+    """Uniform or prioritized replay memory, as the options say, one stream per game.
+
+    device: the network's; the screens are mirrored there with --replay_on_gpu.
+    """
     from simple_dqn.replay_memory import ReplayMemory
 
     kwargs = dict(size=args.replay_size, history_length=args.history_length, screen_shape=screen_shape,
-                  batch_size=args.batch_size, rng=rng, streams=args.num_envs, n_step=args.n_step)
+                  batch_size=args.batch_size, rng=rng, streams=args.num_envs, n_step=args.n_step,
+                  device=device if getattr(args, "replay_on_gpu", False) else None)
     if not args.prioritized_replay:
         return ReplayMemory(**kwargs)
     from simple_dqn.prioritized_replay import PrioritizedReplayMemory
@@ -147,7 +155,7 @@ def build(args, snapshot, **env_kwargs):
     if snapshot is not None:
         check_compatible(snapshot.path, snapshot_fields(snapshot), game=env.name, num_actions=env.num_actions,
                          screen_shape=env.screen_shape, history_length=args.history_length)
-    mem = make_memory(args, env.screen_shape, rng)
+    mem = make_memory(args, env.screen_shape, rng, device)
     net = DeepQNetwork(num_actions=env.num_actions, history_length=args.history_length,
                        screen_shape=env.screen_shape, device=device, datatype=args.datatype,
                        learning_rate=args.learning_rate, discount_rate=args.discount_rate,
@@ -155,7 +163,8 @@ def build(args, snapshot, **env_kwargs):
                        min_reward=args.min_reward, max_reward=args.max_reward, batch_norm=args.batch_norm,
                        dueling=args.dueling, double_q=args.double_q, init=args.init, loss=args.loss,
                        rmsprop_variant=args.rmsprop_variant, batch_size=args.batch_size,
-                       channels_last=args.channels_last, autocast=args.autocast)
+                       channels_last=args.channels_last, autocast=args.autocast,
+                       cuda_graphs=device != "cpu" if args.cuda_graphs is None else args.cuda_graphs)
     if snapshot is not None:
         logger.info("Loading weights from %s", snapshot.path)
         try:

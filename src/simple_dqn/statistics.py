@@ -184,7 +184,8 @@ class Statistics:
             self.min_game_reward, self.max_game_reward = float(unfinished.min()), float(unfinished.max())
         if self.validation_states is None and memory is not None and memory.count > memory.batch_size + memory.history_length:
             # A fixed set of states for tracking Q-value dynamics (Mnih et al. 2015, Fig. 2).
-            self.validation_states = memory.sample().prestates.copy()
+            prestates = memory.sample().prestates  # a tensor on the GPU with --replay_on_gpu
+            self.validation_states = prestates.cpu().numpy() if hasattr(prestates, "cpu") else prestates.copy()
         meanq = 0.0
         if self.validation_states is not None and net is not None:
             meanq = float(np.mean(np.max(net.predict(self.validation_states), axis=1)))

@@ -27,6 +27,9 @@ class VectorAgent(Agent):
         num_envs: number of streams.
         states: uint8 (num_envs, history_length, H, W), each stream's current state.
         noops_left: int64 (num_envs,), no-op steps still to play in each stream's random start.
+        overlap: on an environment that can (ALE's vector environment), train while the games
+            step (True, the default on every device); False trains after each step (bench/gpu.py
+            compares both).
     """
 
     def __init__(self, environment, memory, net, **kwargs):
@@ -34,6 +37,7 @@ class VectorAgent(Agent):
         self.num_envs = environment.num_envs
         self.states = np.zeros((self.num_envs, self.history_length, *environment.screen_shape), dtype=np.uint8)
         self.noops_left = np.zeros(self.num_envs, dtype=np.int64)
+        self.overlap = True
 
     def _draw_noops(self, mask: np.ndarray) -> None:
         """Random-start lengths for the streams in mask, drawn as Agent.restart_random does."""
@@ -72,15 +76,23 @@ class VectorAgent(Agent):
         self.noops_left[noop] -= 1
         return actions
 
-    def step_all(self, exploration_rate: float, store: bool = False, active: np.ndarray | None = None):
+    def step_all(self, exploration_rate: float, store: bool = False, active: np.ndarray | None = None,
+                 meanwhile=None):
         """One step in every stream; with store, each transition goes to its stream's segment.
 
         active: bool (N,) streams whose steps count for the statistics (default: all).
-        Terminal streams start their next episode. Returns (actions int64 (N,), rewards
-        float64 (N,), terminals bool (N,)).
+        meanwhile: a function called while the games step (on an environment with send and
+        recv), else after the step. Terminal streams start their next episode. Returns
+        (actions int64 (N,), rewards float64 (N,), terminals bool (N,)).
         """
         actions = self.choose_actions(exploration_rate)
-        rewards, screens, terminals = self.env.step(actions)
+        if meanwhile is not None and self.overlap and hasattr(self.env, "send"):
+            self.env.send(actions)
+            meanwhile()
+            rewards, screens, terminals = self.env.recv()
+            meanwhile = None
+        else:
+            rewards, screens, terminals = self.env.step(actions)
         self.states[:, :-1] = self.states[:, 1:]
         self.states[:, -1] = screens
         if store:
@@ -95,10 +107,17 @@ class VectorAgent(Agent):
                                        steps=int(active.sum()))
         if terminals.any():
             self._begin_episodes(terminals, self.env.restart(terminals), store)
+        if meanwhile is not None:
+            meanwhile()
         return actions, rewards, terminals
 
     def _train_due(self) -> None:
-        """The target copies and minibatches due for the N environment steps just played."""
+        """The target copies and minibatches due for the N environment steps being played.
+
+        On ALE's vector environment they run while the games step (step_all's meanwhile), so
+        their minibatches come from the memory as it was before this joint step; elsewhere
+        after it.
+        """
         for _ in range(self.num_envs):
             self.count_train_step()
 
@@ -109,9 +128,7 @@ class VectorAgent(Agent):
         while played < steps:
             if self.stop_requested:
                 return played
-            self.step_all(rate(), store)
-            if train:
-                self._train_due()
+            self.step_all(rate(), store, meanwhile=self._train_due if train else None)
             played += self.num_envs
         return played
 

@@ -174,7 +174,19 @@ class ALEVectorEnvironment(VectorEnvironment):
         return self._restart_screens
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        raw, rewards, terminated, truncated, info = self.env.step(np.asarray(actions, dtype=np.int64))
+        self.send(actions)
+        return self.recv()
+
+    def send(self, actions: np.ndarray) -> None:
+        """Start step(actions) on ALE's threads and return at once; recv() ends it.
+
+        Between the two the caller's own work (the network's updates) runs beside the games.
+        """
+        self.env.send(np.asarray(actions, dtype=np.int64))
+
+    def recv(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Wait for the step that send() started; returns what step() returns."""
+        raw, rewards, terminated, truncated, info = self.env.recv()
         game_over = terminated | truncated
         lives = info["lives"]
         life_lost = (lives < self._lives) & ~game_over
