@@ -50,17 +50,27 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) ->
 
 
 def noop_steps_until_terminal(env, limit: int = 100_000) -> int:
-    """Restart env in test mode and play no-ops until it is terminal; returns the steps played.
+    """Restart env's games in test mode and play no-ops until stream 0 is terminal; returns the steps played.
 
     In Breakout a player who never fires never loses, so only a frame cap ends the game.
     """
+    import numpy as np
+
     env.set_mode("test")
     env.restart()
+    noops = np.zeros(env.num_envs, dtype=np.int64)
     for steps in range(1, limit + 1):
-        env.act(0)
-        if env.is_terminal():
+        _, _, terminals = env.step(noops)
+        if terminals[0]:
             return steps
     raise AssertionError(f"no terminal within {limit} steps")
+
+
+def one_game(game, **rules):
+    """An Environment of the one game given (environment.GameEnvironment, N = 1)."""
+    from simple_dqn.environment import GameEnvironment
+
+    return GameEnvironment([game], **rules)
 
 
 @pytest.fixture

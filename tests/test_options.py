@@ -8,7 +8,8 @@ import torch
 
 from simple_dqn.arguments import PRESETS, parse_arguments
 from simple_dqn.deepqnetwork import QNetwork, init_weights, td_targets
-from simple_dqn.environment import ALEEnvironment, resize_screen
+from simple_dqn.ale_game import ALEGame
+from simple_dqn.environment import resize_screen
 from simple_dqn.evaluation import summarize
 from simple_dqn.optimizers import GravesRMSprop, NeonRMSprop
 from simple_dqn.prioritized_replay import PrioritizedReplayMemory
@@ -44,10 +45,10 @@ def test_neon_rmsprop_hand_computed_step():
 
 
 def test_max_pooling_of_two_known_frames():
-    pooled = ALEEnvironment("breakout", frame_pooling="max", frame_skip=4, random_seed=5)
-    frames = ALEEnvironment("breakout", frame_pooling="none", frame_skip=1, random_seed=5)
-    for env in (pooled, frames):
-        env.restart()
+    pooled = ALEGame("breakout", frame_pooling="max", frame_skip=4, random_seed=5)
+    frames = ALEGame("breakout", frame_pooling="none", frame_skip=1, random_seed=5)
+    for game in (pooled, frames):
+        game.reset_game()
     for step in range(40):
         action = 1 if step % 10 == 0 else (2 if step % 3 else 3)
         pooled.act(action)
@@ -61,8 +62,8 @@ def test_max_pooling_of_two_known_frames():
 
 
 def test_no_pooling_is_the_last_frame():
-    env = ALEEnvironment("breakout", frame_pooling="none", random_seed=5)
-    env.restart()
+    env = ALEGame("breakout", frame_pooling="none", random_seed=5)
+    env.reset_game()
     env.act(1)
     np.testing.assert_array_equal(env.get_screen(), resize_screen(env.ale.getScreenGrayscale(), (84, 84)))
 
@@ -167,10 +168,12 @@ def test_evaluation_summary():
 def test_frame_cap_ends_test_games_only():
     from conftest import noop_steps_until_terminal
 
-    env = ALEEnvironment("breakout", max_episode_frames=400, random_seed=1)
-    assert noop_steps_until_terminal(env) == 100 and env.ale.getEpisodeFrameNumber() == 400
+    from conftest import one_game
+
+    env = one_game(ALEGame("breakout", random_seed=1), max_episode_frames=400)
+    assert noop_steps_until_terminal(env) == 100 and env.games[0].ale.getEpisodeFrameNumber() == 400
     env.set_mode("train")
-    assert not env.game_over()
+    assert not env.game_ended()
 
 
 def test_test_games_protocol_on_the_command_line(tmp_path):

@@ -30,53 +30,46 @@ def plays_gymnasium(args) -> bool:
 
 
 def make_environment(args, **ale_kwargs):
-    """The environment named by args.game / args.environment (see environment.py).
+    """The --num_envs streams of the game named by args.game / args.environment (see environment.py).
 
-    ale_kwargs: extra ALEEnvironment arguments (frame_callback, sound).
+    ALE games above one stream play on ALE's vector environment; the others step one emulator
+    per stream in turn, stream i seeded with random_seed + i so that the streams differ.
+    ale_kwargs: extra ALEGame arguments (frame_callback, sound) for one ALE game.
     """
-    from simple_dqn.environment import ALEEnvironment, GymEnvironment
+    from simple_dqn.environment import GameEnvironment
 
+    rules = dict(life_loss_terminal=args.life_loss_terminal, max_episode_frames=args.max_episode_frames)
     screen_shape = (args.screen_height, args.screen_width)
-    if args.environment == "catch":
-        from simple_dqn.catch import CatchEnvironment
+    if args.environment == "ale" and not plays_gymnasium(args) and args.num_envs > 1:
+        from simple_dqn.ale_vector_environment import ALEVectorEnvironment
 
-        return CatchEnvironment(screen_shape=screen_shape, random_seed=args.random_seed,
-                                life_loss_terminal=args.life_loss_terminal)
-    if plays_gymnasium(args):
+        return ALEVectorEnvironment(args.game, args.num_envs, frame_skip=args.frame_skip,
+                                    repeat_action_probability=args.repeat_action_probability,
+                                    minimal_action_set=args.minimal_action_set, frame_pooling=args.frame_pooling,
+                                    screen_shape=screen_shape, random_seed=args.random_seed, **rules)
+    seeds = [None if args.random_seed is None else args.random_seed + i for i in range(args.num_envs)]
+    if args.environment == "catch":
+        from simple_dqn.catch import CatchGame
+
+        games = [CatchGame(screen_shape=screen_shape, random_seed=seed) for seed in seeds]
+    elif plays_gymnasium(args):
+        from simple_dqn.gym_game import GymGame
+
         kwargs = {}
         if args.game.startswith("ALE/") or "NoFrameskip" in args.game:
             # ALE-backed ids take the same emulator options as --environment ale.
             kwargs = dict(repeat_action_probability=args.repeat_action_probability, frameskip=args.frame_skip,
                           full_action_space=not args.minimal_action_set)
-        return GymEnvironment(args.game, screen_shape=screen_shape, random_seed=args.random_seed,
-                              life_loss_terminal=args.life_loss_terminal,
-                              max_episode_frames=args.max_episode_frames, **kwargs)
-    return ALEEnvironment(args.game, frame_skip=args.frame_skip,
-                          repeat_action_probability=args.repeat_action_probability,
-                          minimal_action_set=args.minimal_action_set, frame_pooling=args.frame_pooling,
-                          screen_shape=screen_shape, max_episode_frames=args.max_episode_frames,
-                          life_loss_terminal=args.life_loss_terminal, random_seed=args.random_seed,
-                          display_screen=args.display_screen, record_screen_path=args.record_screen_path,
-                          record_sound_filename=args.record_sound_filename, **ale_kwargs)
+        games = [GymGame(args.game, screen_shape=screen_shape, random_seed=seed, **kwargs) for seed in seeds]
+    else:
+        from simple_dqn.ale_game import ALEGame
 
-
-def make_vector_environment(args):
-    """The --num_envs games: ALE's threaded vector environment, or N environments stepped in turn."""
-    from simple_dqn.vector_environment import ALEVectorEnvironment, SequentialVectorEnvironment
-
-    if args.environment == "ale" and not plays_gymnasium(args):
-        return ALEVectorEnvironment(args.game, args.num_envs, frame_skip=args.frame_skip,
-                                    repeat_action_probability=args.repeat_action_probability,
-                                    minimal_action_set=args.minimal_action_set, frame_pooling=args.frame_pooling,
-                                    screen_shape=(args.screen_height, args.screen_width),
-                                    max_episode_frames=args.max_episode_frames,
-                                    life_loss_terminal=args.life_loss_terminal, random_seed=args.random_seed)
-    envs = []
-    for i in range(args.num_envs):
-        # Each copy gets its own seed, so that the streams do not play the same games.
-        seed = None if args.random_seed is None else args.random_seed + i
-        envs.append(make_environment(argparse.Namespace(**dict(vars(args), random_seed=seed))))
-    return SequentialVectorEnvironment(envs)
+        games = [ALEGame(args.game, frame_skip=args.frame_skip, repeat_action_probability=args.repeat_action_probability,
+                         minimal_action_set=args.minimal_action_set, frame_pooling=args.frame_pooling,
+                         screen_shape=screen_shape, random_seed=args.random_seed,
+                         display_screen=args.display_screen, record_screen_path=args.record_screen_path,
+                         record_sound_filename=args.record_sound_filename, **ale_kwargs)]
+    return GameEnvironment(games, **rules)
 
 
 def choose_device(args) -> str:
@@ -118,8 +111,7 @@ def make_memory(args, screen_shape, rng):
 def build(args, snapshot, **env_kwargs):
     """Seed the generators and build (env, mem, net, agent) from the resolved arguments.
 
-    env_kwargs go to the ALE environment (play and record hook into its frames). With
-    --num_envs above 1 the environment is a VectorEnvironment and the agent a VectorAgent.
+    env_kwargs go to the ALE game (play and record hook into its frames).
 
     Raises:
         UsageError: a bad game, an incompatible snapshot or an unusable backend.
@@ -142,8 +134,7 @@ def build(args, snapshot, **env_kwargs):
         if path:
             ensure_writable_dir(path)
 
-    vector = args.num_envs > 1
-    env = make_vector_environment(args) if vector else make_environment(args, **env_kwargs)
+    env = make_environment(args, **env_kwargs)
     if snapshot is not None:
         check_compatible(snapshot.path, snapshot_fields(snapshot), game=env.name, num_actions=env.num_actions,
                          screen_shape=env.screen_shape, history_length=args.history_length)
@@ -164,10 +155,7 @@ def build(args, snapshot, **env_kwargs):
             raise UsageError(f"snapshot {snapshot.path!r} does not fit this network: {e}") from None
         if args.start_epoch == snapshot.epoch:
             net.train_iterations = snapshot.weight_updates  # resuming: the CSV's weight_updates go on
-    agent_class = Agent
-    if vector:
-        from simple_dqn.vector_agent import VectorAgent as agent_class
-    agent = agent_class(env, mem, net, history_length=args.history_length,
+    agent = Agent(env, mem, net, history_length=args.history_length,
                   exploration_rate_start=args.exploration_rate_start,
                   exploration_rate_end=args.exploration_rate_end,
                   exploration_decay_steps=args.exploration_decay_steps,

@@ -48,11 +48,11 @@ def collect_states(agent, env, max_states: int = MAX_STATES) -> np.ndarray:
     """Play one game (test mode) and return its states: uint8 (n, history_length, H, W)."""
     states = []
     env.set_mode("test")
-    agent.restart_random()
+    agent.begin()
     while len(states) < max_states:
-        states.append(agent.buf.get_state()[0].copy())
-        _, _, _, terminal = agent.step(agent.exploration_rate_test)
-        if terminal:
+        states.append(agent.buffer.states[0].copy())
+        _, terminals = agent.step(agent.exploration_rate_test)
+        if terminals[0]:
             break
     return np.stack(states)
 

@@ -247,24 +247,26 @@ class Player:
     def run(self) -> float:
         """Play until game over (or q); returns the score."""
         agent, env, controls = self.agent, self.env, self.controls
+        game = env.games[0]
         env.set_mode("test")
-        agent.restart_random()
+        agent.begin()
         while not controls.quit:
             controls.held.clear()
             for key in self.display.poll():
                 controls.press(key)
             if controls.manual:
-                action = manual_action(env, controls.held)
+                actions = np.array([manual_action(env, controls.held)])
             else:
-                action = agent.choose_action(agent.exploration_rate_test)
-            self.score += env.act(action)
-            agent.buf.add(env.get_screen())
-            if not hasattr(env, "frame_callback"):
-                # Environments without a frame hook are drawn once per step.
-                self.on_frame(np.asarray(env.rgb_screen()), None)
-            if env.is_terminal():
+                actions = agent.choose_actions(agent.exploration_rate_test)
+            rewards, screens, terminals = env.step(actions)
+            self.score += rewards[0]
+            agent.buffer.add(screens)
+            if not hasattr(game, "frame_callback"):
+                # Games without a frame hook are drawn once per step.
+                self.on_frame(np.asarray(game.rgb_screen()), None)
+            if terminals[0]:
                 break
-        self.display.draw(np.asarray(env.rgb_screen()), "GAME OVER  " + status_line(self.score, controls, self.frames))
+        self.display.draw(np.asarray(game.rgb_screen()), "GAME OVER  " + status_line(self.score, controls, self.frames))
         return self.score
 
 

@@ -45,7 +45,7 @@ class FrameRecorder:
     def __call__(self, rgb: np.ndarray, audio: np.ndarray | None) -> None:
         if self.done:
             return
-        self.done = self.env is not None and self.env.game_over()
+        self.done = self.env is not None and self.env.game_ended()
         self.frames.append(rgb.copy())
         if audio is not None:
             self.audio.append(np.asarray(audio, dtype=np.uint8).copy())

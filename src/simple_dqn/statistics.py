@@ -101,8 +101,7 @@ class Statistics:
         self.epoch_start_time = time.perf_counter()
         self.num_steps = 0
         self.num_games = 0
-        self.game_rewards = 0.0
-        self.stream_rewards = np.zeros(0)  # running reward of each stream's game (--num_envs)
+        self.stream_rewards = np.zeros(0)  # running reward of each stream's game
         self.average_reward = 0.0
         self.min_game_reward = math.inf
         self.max_game_reward = -math.inf
@@ -113,23 +112,12 @@ class Statistics:
 
             self._bar = tqdm(total=total_steps, desc=phase, unit="step", leave=False, mininterval=0.5)
 
-    def on_step(self, action: int, reward: float, terminal: bool, exploration_rate: float) -> None:
-        """Count one agent step (called by the agent)."""
-        self.game_rewards += reward
-        self.num_steps += 1
-        self.steps_seen += 1
-        self.last_exploration_rate = exploration_rate
-        if terminal:
-            self._end_game(self.game_rewards)
-            self.game_rewards = 0.0
-        self._update_bar(1, exploration_rate)
+    def on_step(self, actions: np.ndarray, rewards: np.ndarray, terminals: np.ndarray, exploration_rate: float,
+                steps: int | None = None) -> None:
+        """Count one step of the N streams (called by the agent).
 
-    def on_steps(self, actions: np.ndarray, rewards: np.ndarray, terminals: np.ndarray, exploration_rate: float,
-                 steps: int | None = None) -> None:
-        """Count one step of N streams (called by the vector agent).
-
-        actions int (N,), rewards float (N,), terminals bool (N,); steps: how many of them
-        count (default N). Each stream keeps its own running game reward.
+        actions int (N,), rewards float (N,) raw game rewards, terminals bool (N,); steps: how
+        many of them count (default N). Each stream keeps its own running game reward.
         """
         if len(self.stream_rewards) != len(rewards):
             self.stream_rewards = np.zeros(len(rewards))
@@ -138,9 +126,10 @@ class Statistics:
         self.num_steps += steps
         self.steps_seen += steps
         self.last_exploration_rate = exploration_rate
-        for i in np.flatnonzero(terminals):
-            self._end_game(float(self.stream_rewards[i]))
-            self.stream_rewards[i] = 0.0
+        if terminals.any():
+            for i in np.flatnonzero(terminals):
+                self._end_game(float(self.stream_rewards[i]))
+                self.stream_rewards[i] = 0.0
         self._update_bar(steps, exploration_rate)
 
     def on_update(self, net) -> None:
@@ -178,7 +167,7 @@ class Statistics:
         if self.num_games == 0:
             # No episode ended in the phase: report the unfinished one, as the original did
             # (with N streams, their N unfinished ones).
-            unfinished = self.stream_rewards if len(self.stream_rewards) else np.array([self.game_rewards])
+            unfinished = self.stream_rewards if len(self.stream_rewards) else np.zeros(1)
             self.num_games = len(unfinished)
             self.average_reward = float(unfinished.mean())
             self.min_game_reward, self.max_game_reward = float(unfinished.min()), float(unfinished.max())
@@ -226,7 +215,7 @@ class Statistics:
         """The running counts of the phase, the rows written and the validation states."""
         now = time.perf_counter()
         meta = dict(phase=self.phase, num_steps=self.num_steps, num_games=self.num_games,
-                    game_rewards=self.game_rewards, average_reward=self.average_reward,
+                    average_reward=self.average_reward,
                     min_game_reward=_json_number(self.min_game_reward),
                     max_game_reward=_json_number(self.max_game_reward),
                     stream_rewards=self.stream_rewards.tolist(),
@@ -238,9 +227,11 @@ class Statistics:
     def load_state(self, meta: dict, arrays: dict, total_steps: int | None = None) -> None:
         """Restore from save_state() and rewrite the CSV with the saved rows (dropping any later ones)."""
         self.reset(meta["phase"], total_steps)
-        for key in ("num_steps", "num_games", "game_rewards", "average_reward", "last_exploration_rate"):
+        for key in ("num_steps", "num_games", "average_reward", "last_exploration_rate"):
             setattr(self, key, meta[key])
         self.stream_rewards = np.asarray(meta.get("stream_rewards", []), dtype=np.float64)
+        if not len(self.stream_rewards) and "game_rewards" in meta:  # an earlier version's single game
+            self.stream_rewards = np.array([meta["game_rewards"]], dtype=np.float64)
         self.steps_seen = int(meta.get("steps_seen", 0))
         self.min_game_reward = float(meta["min_game_reward"])
         self.max_game_reward = float(meta["max_game_reward"])
