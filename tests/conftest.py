@@ -20,6 +20,18 @@ CATCH_FAST = ["catch", "--random_starts", "0", "--replay_size", "20000", "--rand
               "--screen_width", "36", "--screen_height", "36", "--random_seed", "1", "--backend", "cpu"]
 
 
+def results(path) -> list[dict]:
+    """The rows of a results CSV by column name (the header checked to be the 16 columns)."""
+    import csv
+
+    from simple_dqn.statistics import CSV_COLUMNS
+
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        assert tuple(reader.fieldnames) == CSV_COLUMNS, reader.fieldnames
+        return list(reader)
+
+
 def cli_env() -> dict:
     env = dict(os.environ)
     env.pop("DISPLAY", None)
@@ -64,6 +76,16 @@ def noop_steps_until_terminal(env, limit: int = 100_000) -> int:
         if terminals[0]:
             return steps
     raise AssertionError(f"no terminal within {limit} steps")
+
+
+def network(*flags, num_actions: int = 4):
+    """The Q-networks main builds for the command line flags given (defaults: the simple_dqn
+    preset, 84x84 screens, history 4), on the CPU."""
+    from simple_dqn.arguments import parse_arguments
+    from simple_dqn.build import make_network
+
+    args = parse_arguments(["catch", "--backend", "cpu", *map(str, flags)])
+    return make_network(args, num_actions, (args.screen_height, args.screen_width), "cpu")
 
 
 def one_game(game, **rules):

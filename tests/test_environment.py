@@ -1,4 +1,5 @@
-"""Environments on the real emulator: ALE Breakout through ale-py, Gymnasium, catch."""
+"""Environments on the real emulator: ALE Breakout through ale-py (frame pooling, the episode rules,
+the frame cap), Gymnasium, catch."""
 
 import numpy as np
 import pytest
@@ -116,14 +117,14 @@ def test_resize_is_linear_interpolation():
 
 
 def test_gymnasium_ids_through_the_command_line(tmp_path):
-    from conftest import run_cli
+    from conftest import results, run_cli
 
     for game in ("ALE/Breakout-v5", "BreakoutNoFrameskip-v4"):
         csv_path = tmp_path / "gym.csv"
         proc = run_cli([game, "--random_steps", "300", "--train_steps", "60", "--test_steps", "30", "--epochs", "1",
                         "--replay_size", "1000", "--backend", "cpu", "--csv_file", csv_path], timeout=300)
         assert proc.returncode == 0, proc.stderr[-2000:]
-        assert [r.split(",")[1] for r in csv_path.read_text().splitlines()[1:]] == ["random", "train", "test"]
+        assert [r["phase"] for r in results(csv_path)] == ["random", "train", "test"]
     env = one_game(GymGame("BreakoutNoFrameskip-v4", frameskip=4))
     env.restart()
     env.step(np.array([1]))
@@ -135,3 +136,36 @@ def test_gymnasium_frame_cap_in_test_mode():
 
     env = one_game(GymGame("ALE/Breakout-v5", repeat_action_probability=0.0), max_episode_frames=400)
     assert noop_steps_until_terminal(env) == 100
+
+
+def test_max_pooling_of_two_known_frames():
+    pooled = ALEGame("breakout", frame_pooling="max", frame_skip=4, random_seed=5)
+    frames = ALEGame("breakout", frame_pooling="none", frame_skip=1, random_seed=5)
+    for game in (pooled, frames):
+        game.reset_game()
+    for step in range(40):
+        action = 1 if step % 10 == 0 else (2 if step % 3 else 3)
+        pooled.act(action)
+        raw = []
+        for _ in range(4):
+            frames.act(action)
+            raw.append(frames.ale.getScreenGrayscale().copy())
+        expected = resize_screen(np.maximum(raw[-1], raw[-2]), (84, 84))
+        np.testing.assert_array_equal(pooled.get_screen(), expected)
+    assert not np.array_equal(raw[-1], raw[-2]), "the test needs frames that differ"
+
+
+def test_no_pooling_is_the_last_frame():
+    env = ALEGame("breakout", frame_pooling="none", random_seed=5)
+    env.reset_game()
+    env.act(1)
+    np.testing.assert_array_equal(env.get_screen(), resize_screen(env.ale.getScreenGrayscale(), (84, 84)))
+
+
+def test_frame_cap_ends_test_games_only():
+    from conftest import noop_steps_until_terminal
+
+    env = one_game(ALEGame("breakout", random_seed=1), max_episode_frames=400)
+    assert noop_steps_until_terminal(env) == 100 and env.games[0].ale.getEpisodeFrameNumber() == 400
+    env.set_mode("train")
+    assert not env.game_ended()

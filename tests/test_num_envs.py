@@ -7,7 +7,7 @@ the vector agent's replay ratio must be the single-game agent's.
 import numpy as np
 import pytest
 
-from conftest import CATCH_FAST, assert_one_line_error, one_game, run_cli
+from conftest import CATCH_FAST, assert_one_line_error, one_game, results, run_cli
 from simple_dqn.agent import Agent
 from simple_dqn.ale_game import ALEGame
 from simple_dqn.ale_vector_environment import ALEVectorEnvironment
@@ -212,11 +212,13 @@ def test_breakout_trains_through_the_cli_with_num_envs(tmp_path):
                     "--train_steps", "100", "--test_steps", "100", "--epochs", "1", "--replay_size", "2000",
                     "--backend", "cpu", "--random_seed", "1", "--csv_file", csv_path], timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = [line.split(",") for line in csv_path.read_text().splitlines()[1:]]
-    assert [(r[1], int(r[2])) for r in rows] == [("random", 200), ("train", 100), ("test", 100)]
-    assert int(rows[1][8]) == 100  # total_train_steps count the steps of both games
+    random, train, test = results(csv_path)
+    assert [(r["phase"], int(r["steps"])) for r in (random, train, test)] == [
+        ("random", 200), ("train", 100), ("test", 100)]
+    assert int(train["total_train_steps"]) == 100  # total_train_steps count the steps of both games
     # The memory holds every step of both streams plus a start row per episode.
-    assert 300 + 2 <= int(rows[1][9]) <= 300 + 2 + 2 * int(rows[0][3]) + 2 * int(rows[1][3])
+    games = int(random["nr_games"]) + int(train["nr_games"])
+    assert 300 + 2 <= int(train["replay_memory_count"]) <= 300 + 2 + 2 * games
 
 
 @pytest.mark.parametrize("args, fragments", [
@@ -239,8 +241,7 @@ def test_catch_learns_with_num_envs(tmp_path, extra):
     csv_path = tmp_path / "catch.csv"
     proc = run_cli([*CATCH_FAST, "--num_envs", "4", *extra, "--csv_file", csv_path], timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    tests = [line.split(",") for line in csv_path.read_text().splitlines()[1:] if ",test," in line]
-    reward = float(tests[-1][4])
+    reward = float([r for r in results(csv_path) if r["phase"] == "test"][-1]["average_reward"])
     assert reward >= 0.8, f"catch test average reward {reward} < 0.8 with --num_envs 4 {extra}"
 
 
@@ -257,11 +258,11 @@ def test_checkpoint_resumes_with_the_same_num_envs_only(tmp_path):
     assert (tmp_path / "catch.csv").read_text() == before
     same = run_cli([*run, "--num_envs", "2", "--epochs", "2", "--resume", "auto"], timeout=120)
     assert same.returncode == 0, same.stderr[-2000:]
-    rows = [line.split(",") for line in (tmp_path / "catch.csv").read_text().splitlines()[1:]]
-    assert [(r[0], r[1], r[8]) for r in rows] == [("0", "random", "0"), ("1", "train", "300"), ("1", "test", "300"),
-                                                  ("2", "train", "600"), ("2", "test", "600")]
+    rows = results(tmp_path / "catch.csv")
+    assert [(r["epoch"], r["phase"], r["total_train_steps"]) for r in rows] == [
+        ("0", "random", "0"), ("1", "train", "300"), ("1", "test", "300"), ("2", "train", "600"), ("2", "test", "600")]
     # The replay memory came back: epoch 2 adds to epoch 1's count instead of starting over.
-    assert int(rows[3][9]) > int(rows[2][9]) + 300
+    assert int(rows[3]["replay_memory_count"]) > int(rows[2]["replay_memory_count"]) + 300
 
 
 def test_resume_sh_reuses_the_snapshots_num_envs(tmp_path):

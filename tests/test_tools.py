@@ -5,7 +5,6 @@ import pty
 import select
 import shutil
 import subprocess
-import sys
 import time
 
 import numpy as np

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simple_dqn.errors import StateMismatch
 from simple_dqn.schedules import linear_decay
 from simple_dqn.state_buffer import StateBuffer
 
@@ -211,7 +212,7 @@ class Agent:
         if (self.total_train_steps % self.train_frequency == 0
                 and self.mem.count > self.mem.batch_size + self.history_length):
             for _ in range(self.train_repeat):
-                minibatch = self.mem.sample(self.total_train_steps)
+                minibatch = self.mem.sample()
                 td_errors = self.net.train(minibatch)
                 self.mem.update_priorities(minibatch.indexes, td_errors)
                 if self.callback is not None:
@@ -250,11 +251,11 @@ class Agent:
         """Restore from save_state() (also the single-game checkpoints of earlier versions).
 
         Raises:
-            ValueError: the checkpoint holds another number of streams.
+            StateMismatch: the checkpoint holds another number of streams.
         """
         states = np.asarray(arrays["states"] if "states" in arrays else arrays["state_buffer"])
         if states.shape != self.buffer.states.shape:
-            raise ValueError(f"the checkpoint was made with --num_envs {states.shape[0]}; "
+            raise StateMismatch(f"the checkpoint was made with --num_envs {states.shape[0]}; "
                              f"resume with --num_envs {states.shape[0]}")
         self.total_train_steps = int(meta["total_train_steps"])
         self.rng.bit_generator.state = meta["rng"]

@@ -22,6 +22,8 @@ from abc import ABC, abstractmethod
 import cv2
 import numpy as np
 
+from simple_dqn.errors import StateMismatch
+
 MODES = ("train", "test")
 
 
@@ -293,12 +295,12 @@ class GameEnvironment(Environment):
     def _load_games(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
         if "games" not in meta:
             if len(self.games) != 1:
-                raise ValueError("the checkpoint was made with --num_envs 1; resume with --num_envs 1")
+                raise StateMismatch("the checkpoint was made with --num_envs 1; resume with --num_envs 1")
             self.games[0].load_state(meta, arrays)
             return
         if len(meta["games"]) != len(self.games):
             streams = len(meta["games"])
-            raise ValueError(f"the checkpoint was made with --num_envs {streams}; resume with --num_envs {streams}")
+            raise StateMismatch(f"the checkpoint was made with --num_envs {streams}; resume with --num_envs {streams}")
         for i, game in enumerate(self.games):
             prefix = f"stream{i}_"
             game.load_state(meta["games"][i], {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from simple_dqn.errors import UsageError, report_usage_errors
+from simple_dqn.errors import report_usage_errors
 
 FPS = 60  # emulator frames per second at normal speed
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 1000.0)  # multiples of the game's speed ("a"/"s")
@@ -281,9 +281,12 @@ def main(argv: list[str] | None = None) -> int:
     own, rest = parser.parse_known_args(argv)
 
     def run():
-        from simple_dqn.main import build, load_arguments
+        from simple_dqn.build import build
+        from simple_dqn.main import load_arguments
 
-        args, snapshot = load_arguments(["--load_weights", own.snapshot, "--log_level", "WARNING", *rest])
+        # This tool plays one game.
+        args, snapshot = load_arguments(["--load_weights", own.snapshot, "--log_level", "WARNING", *rest,
+                                         "--num_envs", "1"])
         controls = Controls()
         controls.speed_index = SPEEDS.index(own.speed)
         display = choose_display(own.display, f"simple_dqn: {snapshot.game}")
@@ -294,7 +297,6 @@ def main(argv: list[str] | None = None) -> int:
                 kwargs = dict(frame_callback=player.on_frame, sound=display.sound)
                 # The terminal draws once per agent step; a window draws every frame.
                 player.draw_every = args.frame_skip if isinstance(display, TerminalDisplay) else 1
-            args.num_envs = 1  # this tool plays one game
             env, _, _, agent = build(args, snapshot, **kwargs)
             player.env, player.agent = env, agent
             score = player.run()

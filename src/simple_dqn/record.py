@@ -114,18 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     own, rest = parser.parse_known_args(argv)
 
     def run():
-        from simple_dqn.main import build, load_arguments
+        from simple_dqn.build import build
+        from simple_dqn.main import load_arguments
         from simple_dqn.snapshot import split_snapshot_name
 
         from simple_dqn.atomic import ensure_writable_dir
 
         ensure_writable_dir(os.path.join(own.videos_dir, "x"))
-        args, snapshot = load_arguments(["--load_weights", own.snapshot, *rest])
+        # This tool plays one game.
+        args, snapshot = load_arguments(["--load_weights", own.snapshot, *rest, "--num_envs", "1"])
         if args.environment != "ale":
             raise UsageError("record.sh records ALE games only; this snapshot is for "
                              f"{args.environment!r}")
         recorder = FrameRecorder()
-        args.num_envs = 1  # this tool plays one game
         env, _, _, agent = build(args, snapshot, frame_callback=recorder, sound=own.record_sound)
         env.set_mode("test")
         recorder.env = env

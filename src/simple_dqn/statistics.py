@@ -173,7 +173,8 @@ class Statistics:
             self.min_game_reward, self.max_game_reward = float(unfinished.min()), float(unfinished.max())
         if self.validation_states is None and memory is not None and memory.count > memory.batch_size + memory.history_length:
             # A fixed set of states for tracking Q-value dynamics (Mnih et al. 2015, Fig. 2).
-            self.validation_states = memory.sample().prestates.copy()
+            # Drawn as a minibatch is, but not one: prioritized replay's schedule counts minibatches.
+            self.validation_states = memory.gather(memory.sample_indexes(memory.batch_size)).prestates.copy()
         meanq = 0.0
         if self.validation_states is not None and net is not None:
             meanq = float(np.mean(np.max(net.predict(self.validation_states), axis=1)))
@@ -181,7 +182,7 @@ class Statistics:
         return [epoch, phase, self.num_steps, self.num_games, self.average_reward,
                 _number(self.min_game_reward), _number(self.max_game_reward), self.last_exploration_rate,
                 total_train_steps, memory.count if memory is not None else 0, meanq, meancost,
-                net.train_iterations if net is not None else 0, total_time, epoch_time,
+                net.weight_updates if net is not None else 0, total_time, epoch_time,
                 self.num_steps / epoch_time if epoch_time > 0 else 0.0]
 
     def write(self, epoch: int, phase: str, *, total_train_steps: int, memory, net) -> list:
@@ -224,9 +225,9 @@ class Statistics:
         arrays = {} if self.validation_states is None else dict(validation_states=self.validation_states)
         return meta, arrays
 
-    def load_state(self, meta: dict, arrays: dict, total_steps: int | None = None) -> None:
+    def load_state(self, meta: dict, arrays: dict) -> None:
         """Restore from save_state() and rewrite the CSV with the saved rows (dropping any later ones)."""
-        self.reset(meta["phase"], total_steps)
+        self.reset(meta["phase"])
         for key in ("num_steps", "num_games", "average_reward", "last_exploration_rate"):
             setattr(self, key, meta[key])
         self.stream_rewards = np.asarray(meta.get("stream_rewards", []), dtype=np.float64)

@@ -136,7 +136,7 @@ def check_trials(configs: list[dict]) -> None:
         UsageError: a bad option or value, or a game that does not exist.
     """
     from simple_dqn.arguments import parse_arguments
-    from simple_dqn.main import make_environment
+    from simple_dqn.build import make_environment
 
     opened = set()
     for config in configs:
