@@ -265,25 +265,23 @@ class GameEnvironment(Environment):
             self._rewards[i] = game.act(int(actions[i]))
         return self._rewards
 
-    def _screens(self) -> np.ndarray:
+    def _read(self, out: np.ndarray, method: str) -> np.ndarray:
+        """out[i] = the value of game i's method, for every stream; returns out."""
         for i, game in enumerate(self.games):
-            self._screen_buffer[i] = game.get_screen()
-        return self._screen_buffer
+            out[i] = getattr(game, method)()
+        return out
+
+    def _screens(self) -> np.ndarray:
+        return self._read(self._screen_buffer, "get_screen")
 
     def _game_over(self) -> np.ndarray:
-        for i, game in enumerate(self.games):
-            self._over[i] = game.game_over()
-        return self._over
+        return self._read(self._over, "game_over")
 
     def _get_lives(self) -> np.ndarray:
-        for i, game in enumerate(self.games):
-            self._lives_now[i] = game.lives()
-        return self._lives_now
+        return self._read(self._lives_now, "lives")
 
     def _episode_frames(self) -> np.ndarray:
-        for i, game in enumerate(self.games):
-            self._frames[i] = game.episode_frames()
-        return self._frames
+        return self._read(self._frames, "episode_frames")
 
     def _save_games(self) -> tuple[dict, dict[str, np.ndarray]]:
         if len(self.games) == 1:  # the layout of earlier versions' single-game checkpoints
