@@ -12,12 +12,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
+# SIMPLE_DQN_TEST_BACKEND=gpu runs the network, replay memory and learning tests on CUDA;
+# SIMPLE_DQN_TEST_FLAGS adds flags to their command lines (say "--replay_on_gpu true").
+BACKEND = os.environ.get("SIMPLE_DQN_TEST_BACKEND", "cpu")
+DEVICE = "cuda:0" if BACKEND == "gpu" else "cpu"
+EXTRA_FLAGS = os.environ.get("SIMPLE_DQN_TEST_FLAGS", "").split()
+
 # Small, fast settings under which catch learns in seconds (see test_learning.py).
 CATCH_FAST = ["catch", "--random_starts", "0", "--replay_size", "20000", "--random_steps", "1000",
               "--train_steps", "1500", "--test_steps", "900", "--epochs", "2",
               "--exploration_decay_steps", "3000", "--exploration_rate_end", "0.05", "--target_steps", "100",
               "--train_frequency", "1", "--optimizer", "adam", "--learning_rate", "0.001",
-              "--screen_width", "36", "--screen_height", "36", "--random_seed", "1", "--backend", "cpu"]
+              "--screen_width", "36", "--screen_height", "36", "--random_seed", "1", "--backend", BACKEND,
+              *EXTRA_FLAGS]
 
 
 def results(path) -> list[dict]:
@@ -80,12 +87,12 @@ def noop_steps_until_terminal(env, limit: int = 100_000) -> int:
 
 def network(*flags, num_actions: int = 4):
     """The Q-networks main builds for the command line flags given (defaults: the simple_dqn
-    preset, 84x84 screens, history 4), on the CPU."""
+    preset, 84x84 screens, history 4), on DEVICE (the CPU unless SIMPLE_DQN_TEST_BACKEND=gpu)."""
     from simple_dqn.arguments import parse_arguments
     from simple_dqn.build import make_network
 
-    args = parse_arguments(["catch", "--backend", "cpu", *map(str, flags)])
-    return make_network(args, num_actions, (args.screen_height, args.screen_width), "cpu")
+    args = parse_arguments(["catch", "--backend", BACKEND, *map(str, flags)])
+    return make_network(args, num_actions, (args.screen_height, args.screen_width), DEVICE)
 
 
 def one_game(game, **rules):

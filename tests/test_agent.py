@@ -134,6 +134,40 @@ def test_three_games_tape():
     ]
 
 
+class BackgroundEnvironment(FakeEnvironment):
+    """Games that step on their own threads between send and recv, as ALE's vector environment."""
+
+    steps_in_background = True
+
+    def send(self, actions):
+        self.tape.append(("env.send", actions.tolist()))
+        self.sent = actions
+
+    def recv(self):
+        self.tape.append(("env.recv",))
+        self.steps += 1
+        terminals = np.zeros(self.num_envs, dtype=bool)
+        return np.ones(self.num_envs), np.full((self.num_envs, *SHAPE), self.steps, dtype=np.uint8), terminals
+
+
+def test_three_games_train_while_the_games_step():
+    """On games that step in the background the minibatches due run between send and recv."""
+    tape = []
+    agent = Agent(BackgroundEnvironment(tape, 3), FakeMemory(tape), FakeNetwork(tape), history_length=1,
+                  exploration_rate_start=0.0, exploration_rate_end=0.0, random_starts=0, train_frequency=2,
+                  target_steps=0, rng=np.random.default_rng(0))
+    agent.train(3)
+    update = [("mem.sample",), ("net.train",), ("mem.update_priorities",)]
+    step = tape.index(("env.send", [2, 2, 2]))
+    assert tape[step - 1] == ("net.predict", 3)
+    assert tape[step + 1:step + 8] == [*update, *update, ("env.recv",)]  # steps 0 and 2 of the three
+    assert tape[step + 8:] == [("mem.add", i, (2, False)) for i in range(3)]
+    agent.overlap = False
+    tape.clear()
+    agent.train(3, restart=False)
+    assert [e[0] for e in tape[:2]] == ["net.predict", "env.step"] and ("env.send", [2, 2, 2]) not in tape
+
+
 def test_three_games_random_starts_are_counted_no_op_actions():
     agent, tape = make_agent(3, random_starts=2, train_frequency=100, target_steps=0)
     draws = np.random.default_rng(0)

@@ -35,6 +35,8 @@ def assert_untouched(path):
     (["breakout", "--n_step", "0"], ["--n_step", "positive"]),
     (["breakout", "--n_step", "998"], ["--n_step", "--replay_size"]),
     (["breakout", "--preset", "fast"], ["--preset", "lapan", "nature"]),
+    (["breakout", "--cuda_graphs", "true"], ["--cuda_graphs", "--backend gpu"]),
+    (["breakout", "--replay_on_gpu", "true"], ["--replay_on_gpu", "--backend gpu"]),
 ])
 def test_bad_options(args, fragments, precious_csv):
     import torch

@@ -145,7 +145,7 @@ def test_network_trains_on_the_n_step_target():
     targets = np.array([1 + 0.5 + 0.25 + 0.125 * q_post[0].max(), 1.0])
     errors = targets - q_pre[[0, 1], [0, 1]]
     td_errors = net.train(batch)
-    assert td_errors.numpy() == pytest.approx(errors, rel=1e-4, abs=1e-5)
+    assert td_errors.cpu().numpy() == pytest.approx(errors, rel=1e-4, abs=1e-5)
     assert net.take_mean_cost() == pytest.approx(float(np.mean(0.5 * errors ** 2)), rel=1e-4)
 
 

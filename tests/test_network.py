@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import network
+from conftest import DEVICE, network
 from simple_dqn.deepqnetwork import QNetwork, init_weights, td_loss, td_targets
 from simple_dqn.replay_memory import Minibatch
 
@@ -52,14 +52,14 @@ def test_repeated_updates_on_a_fixed_batch_reduce_the_loss(rng):
 def test_target_network_is_copied_only_when_asked(rng):
     net = network()
     states = rng.integers(0, 256, (4, 4, 84, 84), dtype=np.uint8)
-    before = net.target(torch.from_numpy(states)).detach()
+    before = net.target(torch.from_numpy(states).to(DEVICE)).detach()
     for _ in range(5):
         net.train(minibatch(rng))
-    after_train = net.target(torch.from_numpy(states)).detach()
+    after_train = net.target(torch.from_numpy(states).to(DEVICE)).detach()
     assert torch.equal(before, after_train)
     net.update_target_network()
-    online = net.online.eval()(torch.from_numpy(states)).detach()
-    assert torch.allclose(net.target(torch.from_numpy(states)), online)
+    online = net.online.eval()(torch.from_numpy(states).to(DEVICE)).detach()
+    assert torch.allclose(net.target(torch.from_numpy(states).to(DEVICE)), online)
 
 
 def test_td_target_hand_worked():
@@ -127,3 +127,46 @@ def test_dueling_shape_and_mean_zero_advantage():
     features = net.features(states.float() / 255)
     value = net.value(features)
     np.testing.assert_allclose((q - value).mean(dim=1).detach().numpy(), 0.0, atol=1e-5)
+
+
+@pytest.fixture
+def exact_cudnn():
+    """cuDNN without TF32 and with deterministic kernels: RMSProp and Adam divide by the
+    gradient's running size, so rounding noise in a small gradient moves a weight by up to
+    a whole step; this keeps two runs of the same updates comparable."""
+    saved = torch.backends.cudnn.deterministic, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark = \
+        True, False, False
+    yield
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark = saved
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a CUDA GPU")
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam"])
+def test_cuda_graphs_give_the_eager_updates(rng, optimizer, exact_cudnn):
+    """Graphed updates and predictions equal eager ones, and the capture's three warm-up
+    updates (on the first minibatch) are undone: the graphed network is far closer to the
+    eager one than to an eager one that kept those three updates."""
+    def network(graphs):
+        from simple_dqn.arguments import parse_arguments
+        from simple_dqn.build import make_network
+
+        torch.manual_seed(0)
+        args = parse_arguments(["catch", "--backend", "gpu", "--optimizer", optimizer, "--cuda_graphs", str(graphs)])
+        return make_network(args, 4, (84, 84), "cuda:0")
+
+    batches = [minibatch(rng) for _ in range(5)]
+    eager, graphed, kept_warmup = network(False), network(True), network(False)
+    for net, plan in ((eager, batches), (graphed, batches), (kept_warmup, batches[:1] * 3 + batches)):
+        for batch in plan:
+            net.train(batch)
+
+    def distance(a, b):
+        wa, wb = a.weights(), b.weights()
+        return max(float((wa[k] - wb[k]).abs().max()) for k in wa)
+
+    assert distance(eager, graphed) < 0.1 * distance(eager, kept_warmup)
+    assert graphed.weight_updates == 5
+    assert eager.take_mean_cost() == pytest.approx(graphed.take_mean_cost(), rel=1e-3)
+    states = rng.integers(0, 256, (3, 4, 84, 84), dtype=np.uint8)
+    assert np.allclose(eager.predict(states), graphed.predict(states), rtol=1e-3, atol=1e-4)

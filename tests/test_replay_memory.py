@@ -136,3 +136,37 @@ def test_memory_state_round_trip():
     np.testing.assert_array_equal(copy.get_state(3), mem.get_state(3))
     with pytest.raises(ValueError, match="holds 30 screens"):
         memory(size=40).load_state(meta, arrays)
+
+
+@pytest.mark.parametrize("n_step", [1, 3])
+def test_device_mirror_gathers_the_host_minibatches(n_step):
+    """--replay_on_gpu: the screens mirrored on the device (the CPU in CI) give the same
+    minibatches, episode starts zeroed, also after the ring wraps and after load_state."""
+    import torch
+
+    from conftest import DEVICE
+
+    def build(device):
+        return ReplayMemory(size=40, history_length=4, screen_shape=SHAPE, batch_size=16,
+                            rng=np.random.default_rng(3), n_step=n_step, device=device)
+
+    def play(mem, first, n):  # episodes of 6 screens, each opened by a start row; no screen is 0
+        for i in range(first, first + n):
+            mem.add(i % 7, float(i), screen(1 + i % 250), i % 6 == 5, start=i % 6 == 0)
+
+    host, mirrored = build(None), build(DEVICE)
+    for mem in (host, mirrored):
+        play(mem, 0, 30)
+    for round_ in range(3):
+        a, b = host.sample(), mirrored.sample()
+        assert torch.is_tensor(b.states) and b.states.device == torch.device(DEVICE)
+        assert np.array_equal(a.states, b.states.cpu().numpy())
+        assert (a.states == 0).any()  # some window reaches back across an episode start
+        assert np.array_equal(a.rewards, b.rewards) and np.array_equal(a.terminals, b.terminals)
+        for mem in (host, mirrored):
+            play(mem, 30 + 17 * round_, 17)  # wraps the ring
+    restored = build(DEVICE)
+    restored.load_state(*mirrored.save_state())
+    restored.rng = np.random.default_rng(9)
+    host.rng = np.random.default_rng(9)
+    assert np.array_equal(host.sample().states, restored.sample().states.cpu().numpy())

@@ -86,8 +86,10 @@ def test_record_writes_frames_and_a_decodable_video(breakout_run, tmp_path):
     videos = tmp_path / "videos"
     (videos / "breakout").mkdir(parents=True)
     (videos / "breakout" / "999999.png").write_bytes(b"stale frame of an older recording")
+    gif = tmp_path / "strip.gif"
     proc = run_script("record.sh", [breakout_run / "breakout_2.safetensors", "--videos_dir", videos,
-                                    "--record_sound", "--exploration_rate_test", "1", "--random_seed", "3"])
+                                    "--record_sound", "--exploration_rate_test", "1", "--random_seed", "3",
+                                    "--gif", gif, "--gif_start", "1", "--gif_seconds", "1.5"])
     assert proc.returncode == 0, proc.stderr[-2000:]
     played = int(proc.stdout.split(" in ")[1].split(" frames")[0])
     frames = sorted(os.listdir(videos / "breakout"))
@@ -98,6 +100,15 @@ def test_record_writes_frames_and_a_decodable_video(breakout_run, tmp_path):
     assert reader.count_frames() == played
     first = reader.get_data(0)
     assert first.shape == (210, 160, 3) and first.std() > 5
+    from PIL import Image, ImageSequence
+
+    with Image.open(gif) as image:  # 1.5 s of the game at 20 fps, from its 60th frame, looping
+        durations = [frame.info["duration"] for frame in ImageSequence.Iterator(image)]
+        assert sum(durations) == 1500 and image.info["loop"] == 0  # Pillow merges repeated frames
+    strip = imageio.mimread(gif)
+    assert strip[0].shape[:2] == (210, 160)
+    recorded = imageio.imread(videos / "breakout" / "000060.png")
+    assert np.abs(strip[0][..., :3].astype(int) - recorded).mean() < 8  # GIF's palette is close, not exact
 
 
 def test_nvis_page_renders_in_headless_chromium(breakout_run, tmp_path):

@@ -90,8 +90,19 @@ class ALEVectorEnvironment(Environment):
             self._resize_into(raw, np.flatnonzero(others))
         self._over &= ~mask
 
+    steps_in_background = True  # the games step on ALE's C++ threads between send and recv
+
+    def _send(self, actions: np.ndarray) -> None:
+        self.env.send(np.asarray(actions, dtype=np.int64))
+
+    def _recv(self) -> np.ndarray:
+        return self._received(*self.env.recv())
+
     def _act(self, actions: np.ndarray) -> np.ndarray:
-        raw, rewards, terminated, truncated, info = self.env.step(np.asarray(actions, dtype=np.int64))
+        return self._received(*self.env.step(np.asarray(actions, dtype=np.int64)))
+
+    def _received(self, raw, rewards, terminated, truncated, info) -> np.ndarray:
+        """Take in one step's results from AtariVectorEnv; the raw rewards, float64 (N,)."""
         np.logical_or(terminated, truncated, out=self._over)
         self._lives_now[:] = info["lives"]
         self._frames[:] = info["episode_frame_number"]

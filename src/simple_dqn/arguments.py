@@ -181,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
                          "bfloat16 is 1.7x faster on CPUs with AVX-512 BF16 and on GPUs.")
     _flag(backend, "--channels_last", default=True, help="Keep convolution activations "
                          "channels-last (NHWC): the same network, faster convolutions.")
+    backend.add_argument("--cuda_graphs", type=str2bool, default=None, help="Replay the update and the "
+                         "prediction as CUDA graphs: the same arithmetic, one launch each (default: true on the "
+                         "gpu backend; gpu only).")
+    backend.add_argument("--replay_on_gpu", type=str2bool, default=False, help="Mirror the replay memory's "
+                         "screens on the GPU and gather minibatches there (1M screens take 7.06 GB of GPU "
+                         "memory; gpu only).")
 
     agent = parser.add_argument_group("Agent")
     agent.add_argument("--exploration_rate_start", type=float, default=1.0, help="Exploration rate at the "

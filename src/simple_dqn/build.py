@@ -79,21 +79,29 @@ def choose_device(args) -> str:
     cuda = torch.cuda.is_available()
     backend = args.backend or ("gpu" if cuda else "cpu")
     if backend == "cpu":
+        for flag in ("cuda_graphs", "replay_on_gpu"):
+            if getattr(args, flag, None):
+                raise UsageError(f"--{flag} needs the gpu backend; drop it or add --backend gpu on a CUDA machine")
         return "cpu"
     if not cuda:
         raise UsageError("--backend gpu needs CUDA, which this machine does not have; use --backend cpu")
     if args.device_id >= torch.cuda.device_count():
         raise UsageError(f"--device_id {args.device_id} does not exist: this machine has "
                          f"{torch.cuda.device_count()} GPU(s)")
+    torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN time its kernels once
     return f"cuda:{args.device_id}"
 
 
-def make_memory(args, screen_shape, rng):
-    """Uniform or prioritized replay memory, as the options say, one stream per game."""
+def make_memory(args, screen_shape, rng, device: str = "cpu"):
+    """Uniform or prioritized replay memory, as the options say, one stream per game.
+
+    device: the network's; the screens are mirrored there with --replay_on_gpu.
+    """
     from simple_dqn.replay_memory import ReplayMemory
 
     kwargs = dict(size=args.replay_size, history_length=args.history_length, screen_shape=screen_shape,
-                  batch_size=args.batch_size, rng=rng, streams=args.num_envs, n_step=args.n_step)
+                  batch_size=args.batch_size, rng=rng, streams=args.num_envs, n_step=args.n_step,
+                  device=device if getattr(args, "replay_on_gpu", False) else None)
     if not args.prioritized_replay:
         return ReplayMemory(**kwargs)
     from simple_dqn.prioritized_replay import PrioritizedReplayMemory
@@ -129,12 +137,15 @@ def make_network(args, num_actions: int, screen_shape: tuple[int, int], device: 
     init_weights(online, args.init)
     online.to(**placement)
     target = QNetwork(**architecture).to(**placement)
+    # CUDA graphs are the gpu default (bench/gpu.py: 2.6x the eager train phase on an H100).
+    cuda_graphs = getattr(args, "cuda_graphs", None)
+    graphs = device != "cpu" if cuda_graphs is None else bool(cuda_graphs)
     optimizer = make_optimizer(args.optimizer, online.parameters(), learning_rate=args.learning_rate,
                                decay_rate=args.decay_rate, rmsprop_variant=args.rmsprop_variant,
-                               batch_size=args.batch_size)
+                               batch_size=args.batch_size, capturable=graphs)
     return DeepQNetwork(online, target, optimizer, partial(td_loss, loss=args.loss, clip_error=args.clip_error),
                         discount_rate=args.discount_rate, min_reward=args.min_reward, max_reward=args.max_reward,
-                        double_q=args.double_q, autocast=args.autocast)
+                        double_q=args.double_q, autocast=args.autocast, cuda_graphs=graphs)
 
 
 def build(args, snapshot, **env_kwargs):
@@ -167,7 +178,7 @@ def build(args, snapshot, **env_kwargs):
     if snapshot is not None:
         check_compatible(snapshot.path, snapshot_fields(snapshot), game=env.name, num_actions=env.num_actions,
                          screen_shape=env.screen_shape, history_length=args.history_length)
-    mem = make_memory(args, env.screen_shape, rng)
+    mem = make_memory(args, env.screen_shape, rng, device)
     net = make_network(args, env.num_actions, env.screen_shape, device)
     if snapshot is not None:
         logger.info("Loading weights from %s", snapshot.path)

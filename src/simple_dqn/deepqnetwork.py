@@ -163,6 +163,14 @@ class DeepQNetwork:
         double_q: double Q-learning TD target.
         autocast: "none" (compute in the parameters' dtype), "bfloat16" or "float16": mixed
             precision for the forward and backward passes (weights, optimizer and loss stay).
+        cuda_graphs: replay the update and the prediction as CUDA graphs (CUDA devices only):
+            one launch instead of about a hundred kernel launches each, the same arithmetic.
+            Captured at the first update (and for each new prediction batch size); the three
+            warm-up updates that capture needs are undone. The optimizer must then be
+            capturable (make_optimizer(..., capturable=True)).
+
+    Raises:
+        ValueError: cuda_graphs with a network that is not on a CUDA device.
 
     Attributes:
         weight_updates: number of weight updates done (the CSV's weight_updates).
@@ -172,9 +180,12 @@ class DeepQNetwork:
 
     def __init__(self, online: nn.Module, target: nn.Module, optimizer: torch.optim.Optimizer, loss, *,
                  discount_rate: float = 0.99, min_reward: float = -1.0, max_reward: float = 1.0,
-                 double_q: bool = False, autocast: str = "none"):
+                 double_q: bool = False, autocast: str = "none", cuda_graphs: bool = False):
         parameter = next(online.parameters())
         self.device, self.dtype = parameter.device, parameter.dtype
+        if cuda_graphs and self.device.type != "cuda":
+            raise ValueError("cuda_graphs needs a network on a CUDA device")
+        self.cuda_graphs = cuda_graphs
         self.online, self.target = online, target
         self.optimizer, self.loss = optimizer, loss
         self.discount_rate = discount_rate
@@ -189,18 +200,24 @@ class DeepQNetwork:
         # Summed on the device so that an update needs no host synchronisation.
         self._cost_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         self._cost_count = 0
+        self._update_graphs: dict = {}  # (input shapes, n_step) -> (graph, static inputs, static outputs)
+        self._predict_graphs: dict = {}  # batch size -> (graph, static input, static output)
 
     def update_target_network(self) -> None:
         """Copy the online network's weights to the target network."""
         self.target.load_state_dict(self.online.state_dict())
         self.target.eval()
 
-    def _to_device(self, array: np.ndarray) -> torch.Tensor:
+    def _to_device(self, array: np.ndarray | torch.Tensor) -> torch.Tensor:
+        if torch.is_tensor(array):
+            return array.to(self.device)  # already there with a GPU replay memory
         return torch.from_numpy(np.ascontiguousarray(array)).to(self.device, non_blocking=True)
 
     def _autocast(self):
         """Mixed-precision context for the network passes (a no-op without --autocast)."""
-        return torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None)
+        # A graph cannot keep autocast's cache of cast weights: it would hold stale copies.
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None,
+                              cache_enabled=not self.cuda_graphs)
 
     @torch.inference_mode()
     def predict(self, states: np.ndarray) -> np.ndarray:
@@ -209,9 +226,29 @@ class DeepQNetwork:
         states: uint8 (B, history_length, H, W). Returns float32 (B, num_actions).
         """
         self.online.eval()
+        if self.cuda_graphs:
+            return self._predict_graphed(states)
         with self._autocast():
             q = self.online(self._to_device(states))
         return q.float().cpu().numpy()
+
+    def _predict_graphed(self, states: np.ndarray) -> np.ndarray:
+        batch = len(states)
+        if batch not in self._predict_graphs:
+            static_in = self._to_device(states).clone()
+            warmup = torch.cuda.Stream()
+            warmup.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(warmup), self._autocast():
+                self.online(static_in)  # lets cuDNN choose its kernels outside the capture
+            torch.cuda.current_stream().wait_stream(warmup)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph), self._autocast():
+                static_out = self.online(static_in).float()
+            self._predict_graphs[batch] = (graph, static_in, static_out)
+        graph, static_in, static_out = self._predict_graphs[batch]
+        static_in.copy_(torch.from_numpy(np.ascontiguousarray(states)), non_blocking=True)
+        graph.replay()
+        return static_out.cpu().numpy()
 
     def train(self, minibatch: Minibatch) -> torch.Tensor:
         """One gradient step on a minibatch; returns the per-sample TD errors (B,) on the device.
@@ -222,11 +259,24 @@ class DeepQNetwork:
         by discount_rate ** n_step (n_step_returns).
         """
         n = minibatch.n_step
-        states = self._to_device(minibatch.states)
-        actions = self._to_device(minibatch.actions)
-        rewards = self._to_device(minibatch.rewards).to(self.dtype).clamp_(self.min_reward, self.max_reward)
-        terminals = self._to_device(minibatch.terminals)
-        weights = self._to_device(minibatch.weights).to(self.dtype)
+        inputs = (self._to_device(minibatch.states), self._to_device(minibatch.actions),
+                  self._to_device(minibatch.rewards), self._to_device(minibatch.terminals),
+                  self._to_device(minibatch.weights))
+        if self.cuda_graphs:
+            cost, q_taken, td_errors = self._train_graphed(inputs, n)
+        else:
+            cost, q_taken, td_errors = self._update(inputs, n)
+        self.weight_updates += 1
+        self._cost_count += 1
+        # Kept on the device, read only when logged (--tensorboard): no synchronisation here.
+        self.last_cost, self.last_q_taken = cost, q_taken
+        return td_errors
+
+    def _update(self, inputs: tuple, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The update's arithmetic on device tensors; returns (cost, Q(s, a), TD errors), detached."""
+        states, actions, rewards, terminals, weights = inputs
+        rewards = rewards.to(self.dtype).clamp(self.min_reward, self.max_reward)
+        weights = weights.to(self.dtype)
         if n > 1:
             rewards = n_step_returns(rewards, self.discount_rate)
         prestates, poststates = states[:, :states.shape[1] - n], states[:, n:]
@@ -245,12 +295,53 @@ class DeepQNetwork:
         self.optimizer.zero_grad(set_to_none=True)
         cost.backward()
         self.optimizer.step()
-        self.weight_updates += 1
         self._cost_sum += cost.detach()
-        self._cost_count += 1
-        # Kept on the device, read only when logged (--tensorboard): no synchronisation here.
-        self.last_cost, self.last_q_taken = cost.detach(), q_taken.detach()
-        return (targets - q_taken).detach()
+        return cost.detach(), q_taken.detach(), (targets - q_taken).detach()
+
+    def _train_graphed(self, inputs: tuple, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """_update replayed as a CUDA graph; its outputs are overwritten by the next update."""
+        key = (tuple((x.shape, x.dtype) for x in inputs), n)
+        if key not in self._update_graphs:
+            self._update_graphs[key] = self._capture_update(inputs, n)
+        graph, static_inputs, outputs = self._update_graphs[key]
+        for static, value in zip(static_inputs, inputs):
+            static.copy_(value, non_blocking=True)
+        graph.replay()
+        return outputs
+
+    def _capture_update(self, inputs: tuple, n: int):
+        """Capture _update as a CUDA graph, then undo the updates that warm-up and capture made.
+
+        The capture needs the optimizer's state and the gradients to exist (and cuDNN's kernel
+        choice made), so three real updates run first on a side stream; the weights, the
+        optimizer's state and the cost sum are restored afterwards, in place, since the graph
+        holds their addresses.
+        """
+        saved_weights = [t.clone() for t in self.online.state_dict().values()]
+        saved_optimizer = {p: {k: v.clone() if torch.is_tensor(v) else v for k, v in state.items()}
+                           for p, state in self.optimizer.state.items()}
+        saved_cost = self._cost_sum.clone()
+        static_inputs = tuple(x.clone() for x in inputs)
+        warmup = torch.cuda.Stream()
+        warmup.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(warmup):
+            for _ in range(3):
+                self._update(static_inputs, n)
+        torch.cuda.current_stream().wait_stream(warmup)
+        self.optimizer.zero_grad(set_to_none=True)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            outputs = self._update(static_inputs, n)
+        with torch.no_grad():
+            for tensor, saved in zip(self.online.state_dict().values(), saved_weights):
+                tensor.copy_(saved)
+            for p, state in self.optimizer.state.items():
+                before = saved_optimizer.get(p, {})
+                for k, v in state.items():
+                    if torch.is_tensor(v):
+                        v.copy_(before[k]) if k in before else v.zero_()
+            self._cost_sum.copy_(saved_cost)
+        return graph, static_inputs, outputs
 
     def take_mean_cost(self) -> float:
         """Mean training cost since the last call (0 when there was no update); resets the sum."""
@@ -262,8 +353,8 @@ class DeepQNetwork:
         return mean
 
     def weights(self) -> dict[str, torch.Tensor]:
-        """The online network's parameters and buffers, on the CPU, float32."""
-        return {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype).contiguous()
+        """A copy of the online network's parameters and buffers, on the CPU, float32."""
+        return {k: v.detach().to("cpu", torch.float32 if v.is_floating_point() else v.dtype, copy=True).contiguous()
                 for k, v in self.online.state_dict().items()}
 
     def load_weights(self, tensors: dict[str, torch.Tensor]) -> None:
@@ -323,6 +414,7 @@ class DeepQNetwork:
             index, name = key.split("/", 1)
             state.setdefault(int(index), {})[name] = value
         self.optimizer.load_state_dict(dict(state=state, param_groups=meta["param_groups"]))
+        self._update_graphs.clear()  # the optimizer's state tensors were replaced: capture anew
         self.weight_updates = int(meta.get("weight_updates", meta.get("train_iterations")))  # earlier name
         self._cost_sum.fill_(float(meta["cost_sum"]))
         self._cost_count = int(meta["cost_count"])

@@ -86,7 +86,21 @@ class Environment(ABC):
         bool (N,)). The screens array is reused by the next call. A terminal stream must be
         restarted before the next step.
         """
-        rewards = self._act(actions)
+        self.send(actions)
+        return self.recv()
+
+    def send(self, actions: np.ndarray) -> None:
+        """step() in two halves: send starts the step, recv() ends it and returns what step() returns.
+
+        On a backend whose games step on their own threads (steps_in_background, ALE's
+        vector environment) send returns at once, so the caller's work (the updates) runs
+        beside the games; elsewhere the step is played in recv().
+        """
+        self._send(actions)
+
+    def recv(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """End the step that send() started; see step()."""
+        rewards = self._recv()
         game_over = self._game_over()
         lives = self._get_lives()
         np.less(lives, self._lives, out=self.life_lost)
@@ -137,6 +151,14 @@ class Environment(ABC):
 
     def close(self) -> None:
         """Release the emulators."""
+
+    steps_in_background = False  # whether send() returns before the games have stepped
+
+    def _send(self, actions: np.ndarray) -> None:
+        self._sent = actions
+
+    def _recv(self) -> np.ndarray:
+        return self._act(self._sent)
 
     # What a backend implements, over all N streams.
 

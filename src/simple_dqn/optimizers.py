@@ -87,11 +87,14 @@ class GravesRMSprop(torch.optim.Optimizer):
 
 
 def make_optimizer(name: str, params, *, learning_rate: float, decay_rate: float,
-                   rmsprop_variant: str = "standard", batch_size: int = 32) -> torch.optim.Optimizer:
+                   rmsprop_variant: str = "standard", batch_size: int = 32,
+                   capturable: bool = False) -> torch.optim.Optimizer:
     """The optimizer named by --optimizer: rmsprop (in --rmsprop_variant form), adam or adadelta.
 
     Adam uses learning_rate with PyTorch's defaults otherwise; Adadelta, as in the original,
-    uses decay_rate as rho and ignores learning_rate (step size 1).
+    uses decay_rate as rho and ignores learning_rate (step size 1). capturable: keep Adam's and
+    Adadelta's step counts on the device so that a CUDA graph can hold the step (the two
+    RMSProps here always can).
 
     Raises:
         ValueError: unknown name or variant.
@@ -104,7 +107,7 @@ def make_optimizer(name: str, params, *, learning_rate: float, decay_rate: float
             return GravesRMSprop(params, lr=learning_rate, decay=decay_rate, grad_scale=batch_size)
         raise ValueError(f"unknown rmsprop variant {rmsprop_variant!r}")
     if name == "adam":
-        return torch.optim.Adam(params, lr=learning_rate)
+        return torch.optim.Adam(params, lr=learning_rate, capturable=capturable)
     if name == "adadelta":
-        return torch.optim.Adadelta(params, lr=1.0, rho=decay_rate, eps=1e-6)
+        return torch.optim.Adadelta(params, lr=1.0, rho=decay_rate, eps=1e-6, capturable=capturable)
     raise ValueError(f"unknown optimizer {name!r}")

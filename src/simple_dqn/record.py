@@ -5,7 +5,8 @@
 Writes every emulator frame as videos/<game>/NNNNNN.png (an earlier recording of the game is
 replaced, not mixed) and videos/<game>_<epoch>.mp4 at 60 frames per second of emulator time,
 with the game's sound (ALE's 512 samples per frame = 30,720 Hz) when --record_sound is given.
-imageio-ffmpeg ships its own ffmpeg: no system ffmpeg is needed.
+imageio-ffmpeg ships its own ffmpeg: no system ffmpeg is needed. --gif PATH also writes a
+looping GIF of --gif_seconds of the game from --gif_start (every GIF_STEP-th frame, 20 fps).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 from simple_dqn.errors import UsageError, report_usage_errors
 
 FPS = 60  # the Atari 2600's NTSC frame rate
+GIF_STEP = 3  # a GIF keeps every third frame: 20 fps, a third of the size
 AUDIO_RATE = 512 * FPS  # ALE gives 512 audio samples per frame
 
 logger = logging.getLogger("simple_dqn")
@@ -72,6 +74,27 @@ def write_frames(frames: list[np.ndarray], folder: str) -> None:
         raise
 
 
+def write_gif(frames: list[np.ndarray], path: str, start_seconds: float, seconds: float) -> int:
+    """Write frames[start:start + seconds] (RGB uint8 (210, 160, 3) at 60 fps) as a looping GIF at
+    60 / GIF_STEP fps, atomically. Returns the number of GIF frames.
+
+    Raises:
+        UsageError: the game is shorter than start_seconds.
+    """
+    import imageio.v3 as iio
+
+    from simple_dqn.atomic import atomic_path
+
+    start = int(start_seconds * FPS)
+    if start >= len(frames):
+        raise UsageError(f"--gif_start {start_seconds:g} s is past the game's end ({len(frames) / FPS:.1f} s); "
+                         "lower --gif_start")
+    chosen = frames[start:start + int(seconds * FPS):GIF_STEP]
+    with atomic_path(path) as tmp:
+        iio.imwrite(tmp, np.stack(chosen), extension=".gif", duration=1000 * GIF_STEP / FPS, loop=0)
+    return len(chosen)
+
+
 def write_video(frames: list[np.ndarray], audio: list[np.ndarray], path: str) -> None:
     """Encode frames (and audio, if any) as H.264 MP4 at 60 fps, atomically."""
     import imageio.v2 as imageio
@@ -111,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("snapshot", help="snapshot file written by train.sh")
     parser.add_argument("--record_sound", action="store_true", help="put the game's sound in the video")
     parser.add_argument("--videos_dir", default="videos", help="folder for the frames and the video")
+    parser.add_argument("--gif", help="also write a looping GIF of part of the game to this file")
+    parser.add_argument("--gif_start", type=float, default=0.0, help="where the GIF starts, in seconds of the game")
+    parser.add_argument("--gif_seconds", type=float, default=10.0, help="how long the GIF lasts, in seconds")
     own, rest = parser.parse_known_args(argv)
 
     def run():
@@ -121,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         from simple_dqn.atomic import ensure_writable_dir
 
         ensure_writable_dir(os.path.join(own.videos_dir, "x"))
+        if own.gif:
+            ensure_writable_dir(own.gif)
+        if own.gif_start < 0 or own.gif_seconds <= 0:
+            raise UsageError("--gif_start must be >= 0 and --gif_seconds > 0")
         # This tool plays one game.
         args, snapshot = load_arguments(["--load_weights", own.snapshot, *rest, "--num_envs", "1"])
         if args.environment != "ale":
@@ -137,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
         write_frames(recorder.frames, frames_dir)
         write_video(recorder.frames, recorder.audio, video)
         print(f"score {score:g} in {len(recorder.frames)} frames; wrote {frames_dir}/ and {video}", flush=True)
+        if own.gif:
+            count = write_gif(recorder.frames, own.gif, own.gif_start, own.gif_seconds)
+            print(f"wrote {own.gif} ({count} frames at {FPS // GIF_STEP} fps)", flush=True)
 
     return report_usage_errors(run, "record.sh")
 

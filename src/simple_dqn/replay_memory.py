@@ -48,6 +48,11 @@ uniform over the transitions of all segments.
 
 Memory: size * (H * W + 1 + 4 + 1 + 1) bytes; 1,000,000 screens of 84x84 take 7.06e9 bytes
 (6.58 GiB), as the original's 6.57 GB.
+
+With device set (--replay_on_gpu) the screens are mirrored in a uint8 tensor on that device:
+the screens added since the last minibatch are copied over in one transfer when it is
+sampled, and the minibatch's states are gathered there, so they never cross the bus. The
+host array stays the one a checkpoint saves; the mirror costs the same bytes again on the GPU.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import torch
 
 from simple_dqn.errors import StateMismatch
 
@@ -74,7 +80,8 @@ class Minibatch(NamedTuple):
     """A minibatch of transitions; all arrays share the first dimension batch_size.
 
     states: uint8 (batch_size, history_length + n_step, H, W), screens
-        i-history_length .. i+n_step-1.
+        i-history_length .. i+n_step-1: a numpy array, or a torch tensor on the memory's
+        device when the memory keeps its screens there.
     prestates: uint8 view of the first history_length screens; poststates: uint8 view of the
         last history_length screens (with n_step 1: states[:, :-1] and states[:, 1:]).
     actions: int64 (batch_size,).
@@ -117,6 +124,8 @@ class ReplayMemory:
             segment of size // streams rows.
         n_step: steps per sampled transition (multi-step returns, Sutton 1988; Hessel et al.
             2018, "Rainbow", eq. 2); 1 is the one-step transition of DQN.
+        device: None (screens on the host only) or a torch CUDA device that mirrors them
+            (see the module docstring); minibatch states are then tensors on it.
 
     Attributes:
         count: transitions stored, over all streams (at most size).
@@ -129,7 +138,7 @@ class ReplayMemory:
 
     def __init__(self, *, size: int, history_length: int, screen_shape: tuple[int, int],
                  batch_size: int, rng: np.random.Generator | None = None, streams: int = 1,
-                 n_step: int = 1):
+                 n_step: int = 1, device: str | None = None):
         if min(size, history_length, batch_size, streams, n_step, *screen_shape) <= 0:
             raise ValueError("replay memory sizes must be positive")
         if size <= batch_size + history_length:
@@ -156,6 +165,11 @@ class ReplayMemory:
         self.currents = [0] * streams  # the segment row each stream's next add() writes
         self._offsets = np.arange(-history_length, 0)
         self._states = np.empty((batch_size, history_length + n_step, *self.screen_shape), dtype=np.uint8)
+        self.device = None if device is None else torch.device(device)
+        if self.device is not None:
+            self._device_screens = torch.zeros((size, *self.screen_shape), dtype=torch.uint8, device=self.device)
+            self._unsent: list[int] = []  # rows added since the last upload to the device
+            self._unsent_all = False  # every saved row (after load_state)
 
     @property
     def nbytes(self) -> int:
@@ -191,6 +205,8 @@ class ReplayMemory:
         self.screens[row] = screen
         self.terminals[row] = terminal
         self.starts[row] = start
+        if self.device is not None:
+            self._unsent.append(row)
         if current == self.counts[stream]:
             self.counts[stream] = current + 1
         self.currents[stream] = (current + 1) % self.segment
@@ -282,8 +298,16 @@ class ReplayMemory:
         ahead = indexes[:, None] if n == 1 else \
             np.stack([self._row_ahead(indexes, k) for k in range(n)], axis=1)
         rows = np.concatenate([behind, ahead], axis=1)
-        np.take(self.screens, rows, axis=0, out=states)
-        self._zero_before_starts(states, self.starts[behind])
+        zeroed = before_last_start(self.starts[behind], rows.shape[1])
+        if self.device is not None:
+            states = self._device_screens.index_select(0, self._to_device(rows.ravel())).view(
+                *rows.shape, *self.screen_shape)
+            if zeroed is not None:  # a product, not a masked store: that would wait for the GPU
+                states *= self._to_device((~zeroed).astype(np.uint8))[:, :, None, None]
+        else:
+            np.take(self.screens, rows, axis=0, out=states)
+            if zeroed is not None:
+                states[zeroed] = 0
         if weights is None:
             weights = np.ones(len(indexes), dtype=np.float32)
         actions = self.actions[indexes].astype(np.int64)
@@ -296,20 +320,19 @@ class ReplayMemory:
         rewards = np.where(alive, self.rewards[ahead], np.float32(0))
         return Minibatch(states, actions, rewards, (terminals & alive).any(axis=1), indexes, weights, n)
 
-    @staticmethod
-    def _zero_before_starts(states: np.ndarray, starts: np.ndarray) -> None:
-        """Zero the screens that precede the last episode start in each window (in place).
-
-        states: uint8 (B, history_length + n_step, H, W); starts: bool (B, history_length), the
-        start flags of window positions 0 .. history_length - 1.
-        """
-        has_start = starts.any(axis=1)
-        if not has_start.any():
-            return  # the common case in Atari: no episode boundary in any window
-        width = starts.shape[1]
-        last_start = width - 1 - np.argmax(starts[:, ::-1], axis=1)  # position of the last start
-        before = np.arange(states.shape[1])[None, :] < np.where(has_start, last_start, 0)[:, None]
-        states[before] = 0
+    def _to_device(self, array: np.ndarray) -> torch.Tensor:
+        """array on the device, after the screens added since the last call have been sent there."""
+        if self._unsent_all:
+            rows = self.saved_rows().stop
+            self._device_screens[:rows].copy_(torch.from_numpy(self.screens[:rows]))
+            self._unsent_all = False
+            self._unsent.clear()
+        elif self._unsent:
+            rows = np.asarray(self._unsent, dtype=np.int64)
+            self._unsent.clear()
+            self._device_screens[torch.from_numpy(rows).to(self.device)] = \
+                torch.from_numpy(self.screens[rows]).to(self.device)
+        return torch.from_numpy(array).to(self.device)
 
     def sample(self) -> Minibatch:
         """A minibatch of batch_size uniformly sampled valid transitions."""
@@ -357,3 +380,19 @@ class ReplayMemory:
             if arrays[name].shape[0] != rows or arrays[name].dtype != target.dtype:
                 raise ValueError(f"the saved replay memory's {name} array is damaged")
             copy_rows(arrays[name], target, rows)
+        if self.device is not None:
+            self._unsent_all = True
+
+
+def before_last_start(starts: np.ndarray, width: int) -> np.ndarray | None:
+    """Which window positions precede the last episode start (they are zeroed), or None.
+
+    starts: bool (B, history_length), the start flags of window positions
+    0 .. history_length - 1. Returns bool (B, width), or None when no window holds a start
+    (the common case in Atari).
+    """
+    has_start = starts.any(axis=1)
+    if not has_start.any():
+        return None
+    last_start = starts.shape[1] - 1 - np.argmax(starts[:, ::-1], axis=1)  # position of the last start
+    return np.arange(width)[None, :] < np.where(has_start, last_start, 0)[:, None]

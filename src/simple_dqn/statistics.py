@@ -174,7 +174,9 @@ class Statistics:
         if self.validation_states is None and memory is not None and memory.count > memory.batch_size + memory.history_length:
             # A fixed set of states for tracking Q-value dynamics (Mnih et al. 2015, Fig. 2).
             # Drawn as a minibatch is, but not one: prioritized replay's schedule counts minibatches.
-            self.validation_states = memory.gather(memory.sample_indexes(memory.batch_size)).prestates.copy()
+            prestates = memory.gather(memory.sample_indexes(memory.batch_size)).prestates
+            # A tensor on the GPU with --replay_on_gpu.
+            self.validation_states = prestates.cpu().numpy() if hasattr(prestates, "cpu") else prestates.copy()
         meanq = 0.0
         if self.validation_states is not None and net is not None:
             meanq = float(np.mean(np.max(net.predict(self.validation_states), axis=1)))

@@ -1,6 +1,4 @@
-"""(Pending: renamed to test_trained_agent.py when snapshots/pong_<epoch>.safetensors ships.)
-
-The shipped Pong agent still plays: a regression test of the whole acting path.
+"""The shipped Pong agent still plays: a regression test of the whole acting path.
 
 test.sh on snapshots/pong_<epoch>.safetensors plays whole Pong games through ALE with the
 snapshot's own options (screen preprocessing, frame pooling, state assembly, network, snapshot
@@ -17,7 +15,8 @@ SEED = 7
 
 
 def shipped_pong_snapshot():
-    snapshots = sorted(ROOT.glob("snapshots/pong_*.safetensors"),
+    snapshots = sorted((p for p in ROOT.glob("snapshots/pong_*.safetensors")
+                        if re.fullmatch(r"pong_\d+\.safetensors", p.name)),
                        key=lambda p: int(re.search(r"_(\d+)\.safetensors$", p.name).group(1)))
     assert snapshots, "no trained Pong agent in snapshots/ (the README's quick start plays it)"
     return snapshots[-1]
