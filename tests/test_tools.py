@@ -162,15 +162,27 @@ def read_pty(fd, seconds):
     return out.decode("utf-8", "replace")
 
 
+def read_pty_until(fd, text, seconds):
+    """Read the pseudo-terminal until text has appeared (or seconds have passed)."""
+    out = ""
+    end = time.time() + seconds
+    while text not in out and time.time() < end:
+        out += read_pty(fd, 0.5)
+    return out
+
+
 def test_play_in_the_terminal_with_manual_control(breakout_run):
     pid, fd = pty.fork()
     if pid == 0:  # the child: play.sh on the pseudo-terminal
         os.environ.update(cli_env())
         os.environ["COLUMNS"], os.environ["LINES"] = "100", "40"
         os.execv(str(ROOT / "play.sh"), [str(ROOT / "play.sh"), str(breakout_run / "breakout_2.safetensors"),
-                                         "--display", "terminal", "--max_episode_frames", "3000"])
+                                         "--display", "terminal", "--max_episode_frames", "3000",
+                                         "--random_seed", "1"])
     try:
-        screen = read_pty(fd, 20)
+        # Press the keys as soon as the game shows: a slow start must not eat into the game, which
+        # an untrained agent can lose within seconds.
+        screen = read_pty_until(fd, "agent  speed x1", 60)
         assert "▀" in screen and "\x1b[38;2;" in screen, "24-bit colour half blocks"
         assert "agent  speed x1" in screen
         os.write(fd, b"m")
