@@ -189,3 +189,27 @@ def test_play_counts_whole_games_of_all_streams():
     scores = agent.play(3)
     assert scores == [1.0, 1.0, 2.0]  # stream 0 ends games at steps 1 and 2, stream 1 at step 2; no step 3
     assert [event for event in tape if event[0] == "env.restart"][-1] == ("env.restart", [1, 1])
+
+
+class ReusedArrayEnvironment(FakeEnvironment):
+    """One stream that returns the same rewards array every step, as GameEnvironment does; the
+    reward is 1 on the terminal step of each game (every third step) and 0 otherwise."""
+
+    def __init__(self, tape):
+        super().__init__(tape, 1)
+        self.rewards = np.zeros(1)
+
+    def step(self, actions):
+        self.steps += 1
+        terminal = self.steps % 3 == 0
+        self.rewards[0] = 1.0 if terminal else 0.0
+        return self.rewards, np.full((1, *SHAPE), self.steps, dtype=np.uint8), np.array([terminal])
+
+
+def test_play_scores_keep_the_last_reward_when_a_random_start_follows():
+    """A game's scoring step is the terminal one; the next game's no-ops (played at once with one
+    game) reuse the environment's rewards array and must not wipe that reward from the score."""
+    tape = []
+    agent = Agent(ReusedArrayEnvironment(tape), FakeMemory(tape), FakeNetwork(tape), history_length=1,
+                  exploration_rate_test=0.0, random_starts=1, rng=np.random.default_rng(0))
+    assert agent.play(2) == [1.0, 1.0]

@@ -161,6 +161,8 @@ class Agent:
             self.env.send(actions)
             meanwhile()
             rewards, screens, terminals = self.env.recv()
+        # A copy: a restart below may play no-ops at once, which reuse the environment's array.
+        rewards = rewards.copy()
         self.buffer.add(screens)
         if store:
             add = self.mem.add

@@ -83,7 +83,7 @@ class Environment(ABC):
         """Play actions (int (N,), 0..num_actions-1) for one agent step in every stream.
 
         Returns (rewards float64 (N,) raw game rewards, screens uint8 (N, H, W), terminals
-        bool (N,)). The screens array is reused by the next call. A terminal stream must be
+        bool (N,)). The rewards and screens arrays are reused by the next call. A terminal stream must be
         restarted before the next step.
         """
         self.send(actions)
