@@ -251,7 +251,8 @@ class DeepQNetwork:
         return static_out.cpu().numpy()
 
     def train(self, minibatch: Minibatch) -> torch.Tensor:
-        """One gradient step on a minibatch; returns the per-sample TD errors (B,) on the device.
+        """One gradient step on a minibatch; returns the per-sample TD errors (B,) on the device
+        (with cuda_graphs a static tensor that the next update overwrites: read it, or copy it, first).
 
         The TD target uses rewards clipped to [min_reward, max_reward] and the target network
         (Mnih et al. 2015, Algorithm 1); with minibatch.n_step > 1 each reward is clipped, then

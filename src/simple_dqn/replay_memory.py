@@ -300,10 +300,11 @@ class ReplayMemory:
         rows = np.concatenate([behind, ahead], axis=1)
         zeroed = before_last_start(self.starts[behind], rows.shape[1])
         if self.device is not None:
-            states = self._device_screens.index_select(0, self._to_device(rows.ravel())).view(
+            self._send_new_screens()
+            states = self._device_screens.index_select(0, torch.from_numpy(rows.ravel()).to(self.device)).view(
                 *rows.shape, *self.screen_shape)
             if zeroed is not None:  # a product, not a masked store: that would wait for the GPU
-                states *= self._to_device((~zeroed).astype(np.uint8))[:, :, None, None]
+                states *= torch.from_numpy((~zeroed).astype(np.uint8)).to(self.device)[:, :, None, None]
         else:
             np.take(self.screens, rows, axis=0, out=states)
             if zeroed is not None:
@@ -320,8 +321,8 @@ class ReplayMemory:
         rewards = np.where(alive, self.rewards[ahead], np.float32(0))
         return Minibatch(states, actions, rewards, (terminals & alive).any(axis=1), indexes, weights, n)
 
-    def _to_device(self, array: np.ndarray) -> torch.Tensor:
-        """array on the device, after the screens added since the last call have been sent there."""
+    def _send_new_screens(self) -> None:
+        """Copy the screens added since the last minibatch (all saved rows after load_state) to the device."""
         if self._unsent_all:
             rows = self.saved_rows().stop
             self._device_screens[:rows].copy_(torch.from_numpy(self.screens[:rows]))
@@ -332,7 +333,6 @@ class ReplayMemory:
             self._unsent.clear()
             self._device_screens[torch.from_numpy(rows).to(self.device)] = \
                 torch.from_numpy(self.screens[rows]).to(self.device)
-        return torch.from_numpy(array).to(self.device)
 
     def sample(self) -> Minibatch:
         """A minibatch of batch_size uniformly sampled valid transitions."""
