@@ -35,6 +35,11 @@ def resize_screen(gray: np.ndarray, screen_shape: tuple[int, int]) -> np.ndarray
     return cv2.resize(gray, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+def _as_list(values):
+    """A Python list of an array's (or a list's) items."""
+    return values.tolist() if isinstance(values, np.ndarray) else values
+
+
 class Environment(ABC):
     """N streams of one game behind the episode rules (see the module docstring).
 
@@ -101,20 +106,31 @@ class Environment(ABC):
     def recv(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """End the step that send() started; see step()."""
         rewards = self._recv()
-        game_over = self._game_over()
-        lives = self._get_lives()
-        np.less(lives, self._lives, out=self.life_lost)
-        self.life_lost &= ~game_over
+        # The rules on Python scalars, stream by stream: with few streams, numpy's per-call cost
+        # on tiny arrays is most of an environment step's overhead.
+        game_over, lives = _as_list(self._game_over()), _as_list(self._get_lives())
+        capped = self._capped(self._episode_frames)
+        capped = [False] * self.num_envs if capped is False else _as_list(capped)
+        life_loss_ends = self.mode == "train" and self.life_loss_terminal
+        previous = self._lives.tolist()
+        terminals = np.empty(self.num_envs, dtype=np.bool_)
+        for i, over in enumerate(game_over):
+            lost = lives[i] < previous[i] and not over
+            ended = bool(over or capped[i])
+            self.life_lost[i], self.ended[i] = lost, ended
+            terminals[i] = ended or (lost and life_loss_ends)
         self._lives[:] = lives
-        np.logical_or(game_over, self._capped(self._episode_frames()), out=self.ended)
-        terminals = self.ended.copy()
-        if self.mode == "train" and self.life_loss_terminal:
-            terminals |= self.life_lost
         return rewards, self._screens(), terminals
 
     def _capped(self, episode_frames):
-        """The frame cap: in test mode a game ends after max_episode_frames emulator frames."""
-        return self.mode == "test" and self.max_episode_frames > 0 and episode_frames >= self.max_episode_frames
+        """The frame cap: in test mode a game ends after max_episode_frames emulator frames.
+
+        episode_frames: a function returning the frames played (int, or int (N,)), called only
+        where the cap applies. Returns False where it does not, else bool (or bool (N,)).
+        """
+        if self.mode != "test" or self.max_episode_frames <= 0:
+            return False
+        return episode_frames() >= self.max_episode_frames
 
     def restart(self, mask: np.ndarray | None = None) -> np.ndarray:
         """Start the next episode of the streams in mask (bool (N,); default all).
@@ -127,7 +143,7 @@ class Environment(ABC):
         new_game = mask & ~(self.life_lost & ~self.ended) if self.mode == "train" else mask
         if new_game.any():
             self._new_games(new_game)
-            self._lives[new_game] = self._get_lives()[new_game]
+            self._lives[new_game] = np.asarray(self._get_lives())[new_game]
         self.life_lost &= ~mask
         self.ended &= ~mask
         return self._screens()
@@ -175,12 +191,12 @@ class Environment(ABC):
         """The current preprocessed screens, uint8 (N, H, W)."""
 
     @abstractmethod
-    def _game_over(self) -> np.ndarray:
-        """bool (N,): the game has ended (all lives lost) in the last step."""
+    def _game_over(self) -> np.ndarray | list[bool]:
+        """bool (N,), an array or a list: the game has ended (all lives lost) in the last step."""
 
     @abstractmethod
-    def _get_lives(self) -> np.ndarray:
-        """int (N,): lives left (0 where the game has none)."""
+    def _get_lives(self) -> np.ndarray | list[int]:
+        """int (N,), an array or a list: lives left (0 where the game has none)."""
 
     @abstractmethod
     def _episode_frames(self) -> np.ndarray:
@@ -268,15 +284,12 @@ class GameEnvironment(Environment):
         self.name, self.action_set, self.screen_shape = first.name, first.action_set, first.screen_shape
         self._screen_buffer = np.empty((len(games), *self.screen_shape), dtype=np.uint8)
         self._rewards = np.empty(len(games))
-        self._over = np.empty(len(games), dtype=np.bool_)
-        self._lives_now = np.empty(len(games), dtype=np.int64)
-        self._frames = np.empty(len(games), dtype=np.int64)
 
     def game_ended(self, stream: int = 0) -> bool:
         """Whether the game of a stream is over or capped right now, between steps too (record.sh
         stops at the emulator frame where it ends)."""
         game = self.games[stream]
-        return bool(game.game_over() or self._capped(game.episode_frames()))
+        return bool(game.game_over() or self._capped(game.episode_frames))
 
     def _new_games(self, mask: np.ndarray) -> None:
         for i in np.flatnonzero(mask):
@@ -287,23 +300,19 @@ class GameEnvironment(Environment):
             self._rewards[i] = game.act(int(actions[i]))
         return self._rewards
 
-    def _read(self, out: np.ndarray, method: str) -> np.ndarray:
-        """out[i] = the value of game i's method, for every stream; returns out."""
-        for i, game in enumerate(self.games):
-            out[i] = getattr(game, method)()
-        return out
-
     def _screens(self) -> np.ndarray:
-        return self._read(self._screen_buffer, "get_screen")
+        for i, game in enumerate(self.games):
+            self._screen_buffer[i] = game.get_screen()
+        return self._screen_buffer
 
-    def _game_over(self) -> np.ndarray:
-        return self._read(self._over, "game_over")
+    def _game_over(self) -> list[bool]:
+        return [game.game_over() for game in self.games]
 
-    def _get_lives(self) -> np.ndarray:
-        return self._read(self._lives_now, "lives")
+    def _get_lives(self) -> list[int]:
+        return [game.lives() for game in self.games]
 
     def _episode_frames(self) -> np.ndarray:
-        return self._read(self._frames, "episode_frames")
+        return np.array([game.episode_frames() for game in self.games])
 
     def _save_games(self) -> tuple[dict, dict[str, np.ndarray]]:
         if len(self.games) == 1:  # the layout of earlier versions' single-game checkpoints

@@ -126,7 +126,7 @@ class Statistics:
         self.num_steps += steps
         self.steps_seen += steps
         self.last_exploration_rate = exploration_rate
-        if terminals.any():
+        if np.count_nonzero(terminals):  # not any(): this runs every step
             for i in np.flatnonzero(terminals):
                 self._end_game(float(self.stream_rewards[i]))
                 self.stream_rewards[i] = 0.0
