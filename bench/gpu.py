@@ -29,12 +29,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from simple_dqn.agent import Agent  # noqa: E402
-from simple_dqn.deepqnetwork import DeepQNetwork  # noqa: E402
-from simple_dqn.environment import ALEEnvironment  # noqa: E402
+from simple_dqn.ale_game import ALEGame  # noqa: E402
+from simple_dqn.ale_vector_environment import ALEVectorEnvironment  # noqa: E402
+from simple_dqn.arguments import parse_arguments  # noqa: E402
+from simple_dqn.build import make_network  # noqa: E402
+from simple_dqn.environment import GameEnvironment  # noqa: E402
 from simple_dqn.replay_memory import ReplayMemory  # noqa: E402
 from simple_dqn.statistics import Statistics  # noqa: E402
-from simple_dqn.vector_agent import VectorAgent  # noqa: E402
-from simple_dqn.vector_environment import ALEVectorEnvironment  # noqa: E402
 from throughput import median_time, sync  # noqa: E402
 
 DEVICE = "cuda:0"
@@ -51,17 +52,22 @@ def configurations(num_envs: int) -> dict[str, dict]:
     return {**one, **many}
 
 
+def network(game: str, num_actions: int, graphs: bool):
+    """The Nature network on the GPU as main builds it (channels-last, float32), graphed or eager."""
+    options = parse_arguments([game, "--backend", "gpu", "--cuda_graphs", str(graphs)])
+    return make_network(options, num_actions, (84, 84), DEVICE)
+
+
 def parts(agent, env, mem, net, repeats: int) -> dict[str, float]:
     """Median seconds of one environment step, prediction, minibatch sample and update."""
     rng = np.random.default_rng(1)
-    state = agent.buf.get_state()
+    state = agent.buffer.states.copy()
     batch = mem.sample()
 
     def env_step():
-        env.act(int(rng.integers(env.num_actions)))
-        env.get_screen()
-        if env.is_terminal():
-            env.restart()
+        _, _, terminals = env.step(rng.integers(env.num_actions, size=1))
+        if terminals[0]:
+            env.restart(terminals)
 
     def predict():
         net.predict(state)
@@ -82,14 +88,13 @@ def run(config: tuple, args, seed: int) -> dict:
     games, graphs, gpu_memory, overlap = config
     rng = np.random.default_rng(seed)
     if games == 1:
-        env = ALEEnvironment(args.game, random_seed=seed, frame_pooling="max")
+        env = GameEnvironment([ALEGame(args.game, random_seed=seed, frame_pooling="max")])
     else:
         env = ALEVectorEnvironment(args.game, games, random_seed=seed, frame_pooling="max")
     mem = ReplayMemory(size=args.replay_size, history_length=4, screen_shape=(84, 84), batch_size=32, rng=rng,
                        streams=games, device=DEVICE if gpu_memory else None)
-    net = DeepQNetwork(num_actions=env.num_actions, history_length=4, screen_shape=(84, 84), device=DEVICE,
-                       channels_last=True, cuda_graphs=graphs)
-    agent = (Agent if games == 1 else VectorAgent)(env, mem, net, train_frequency=4, target_steps=10_000, rng=rng)
+    net = network(args.game, env.num_actions, graphs)
+    agent = Agent(env, mem, net, train_frequency=4, target_steps=10_000, rng=rng)
     if games > 1:
         agent.overlap = overlap
     agent.callback = Statistics(None, progress=False)  # as main runs it
@@ -178,8 +183,7 @@ def profile_updates(updates: int = 50) -> dict:
         mem.add(int(rng.integers(4)), 0.0, rng.integers(0, 256, (84, 84), dtype=np.uint8), False, start=i == 0)
     figures = {}
     for graphs in (False, True):
-        net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84), device=DEVICE,
-                           channels_last=True, cuda_graphs=graphs)
+        net = network("breakout", 4, graphs)
         batch = mem.sample()
         for _ in range(10):
             net.train(batch)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 import numpy as np  # noqa: E402
 
-from simple_dqn.environment import ALEEnvironment  # noqa: E402
+from simple_dqn.ale_game import ALEGame  # noqa: E402
 from simple_dqn.replay_memory import ReplayMemory  # noqa: E402
 
 
@@ -34,15 +34,15 @@ def rss_bytes() -> int:
 
 def real_screens(n: int, seed: int = 0) -> np.ndarray:
     """n preprocessed Breakout screens from random play: uint8 (n, 84, 84)."""
-    env = ALEEnvironment("breakout", random_seed=seed)
+    game = ALEGame("breakout", random_seed=seed)
     rng = np.random.default_rng(seed)
     screens = np.empty((n, 84, 84), dtype=np.uint8)
-    env.restart()
+    game.reset_game()
     for i in range(n):
-        env.act(int(rng.integers(env.num_actions)))
-        screens[i] = env.get_screen()
-        if env.is_terminal():
-            env.restart()
+        game.act(int(rng.integers(game.num_actions)))
+        screens[i] = game.get_screen()
+        if game.game_over():
+            game.reset_game()
     return screens
 
 

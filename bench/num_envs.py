@@ -2,11 +2,11 @@
 
     python bench/num_envs.py [--num_envs 1 2 4] [--steps 4000] [--rounds 3] [--backend cpu|gpu]
 
-For each N the real agent (Agent for N = 1, VectorAgent above) runs the random phase, the
+For each N the real agent runs the random phase, the
 train phase at epsilon 1 (the original's first-epoch figure) and at epsilon 0.1, and the test
 phase, with the Nature settings (batch 32, an update every 4 environment steps counted over all
 games, target copy every 10,000) and max pooling, which ALE's vector environment needs (N = 1
-uses ALEEnvironment with --frame_pooling max, and, as "1avg", the original's colour averaging).
+uses one ALEGame with --frame_pooling max, and, as "1avg", the original's colour averaging).
 The N values alternate within each round so that all see the same machine load; medians of the
 environment steps per second and their ratio to N = 1 are printed and written as JSON.
 """
@@ -28,12 +28,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from simple_dqn.agent import Agent  # noqa: E402
-from simple_dqn.deepqnetwork import DeepQNetwork  # noqa: E402
-from simple_dqn.environment import ALEEnvironment  # noqa: E402
+from simple_dqn.ale_game import ALEGame  # noqa: E402
+from simple_dqn.ale_vector_environment import ALEVectorEnvironment  # noqa: E402
+from simple_dqn.arguments import parse_arguments  # noqa: E402
+from simple_dqn.build import make_network  # noqa: E402
+from simple_dqn.environment import GameEnvironment  # noqa: E402
 from simple_dqn.replay_memory import ReplayMemory  # noqa: E402
 from simple_dqn.statistics import Statistics  # noqa: E402
-from simple_dqn.vector_agent import VectorAgent  # noqa: E402
-from simple_dqn.vector_environment import ALEVectorEnvironment  # noqa: E402
 
 PHASES = ("random", "train_eps1", "train_eps0.1", "test")
 
@@ -48,15 +49,15 @@ def run(name: str, args, device: str, seed: int) -> dict:
     num_envs = int(name.rstrip("avg"))
     rng = np.random.default_rng(seed)
     if num_envs == 1:
-        env = ALEEnvironment(args.game, random_seed=seed, frame_pooling="average" if name.endswith("avg") else "max")
+        env = GameEnvironment([ALEGame(args.game, random_seed=seed,
+                                       frame_pooling="average" if name.endswith("avg") else "max")])
     else:
         env = ALEVectorEnvironment(args.game, num_envs, random_seed=seed, frame_pooling="max")
     mem = ReplayMemory(size=args.replay_size, history_length=4, screen_shape=(84, 84), batch_size=32, rng=rng,
                        streams=num_envs)
-    net = DeepQNetwork(num_actions=env.num_actions, history_length=4, screen_shape=(84, 84), device=device,
-                       autocast=args.autocast)
-    agent = (Agent if num_envs == 1 else VectorAgent)(env, mem, net, train_frequency=4, target_steps=10_000,
-                                                      rng=rng)
+    options = parse_arguments([args.game, "--channels_last", "false", "--autocast", args.autocast])
+    net = make_network(options, env.num_actions, (84, 84), device)
+    agent = Agent(env, mem, net, train_frequency=4, target_steps=10_000, rng=rng)
     agent.callback = Statistics(None, progress=False)  # as main runs it
     figures = {}
     for phase in PHASES:

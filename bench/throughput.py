@@ -34,8 +34,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from simple_dqn.agent import Agent  # noqa: E402
-from simple_dqn.deepqnetwork import DeepQNetwork  # noqa: E402
-from simple_dqn.environment import ALEEnvironment  # noqa: E402
+from simple_dqn.arguments import parse_arguments  # noqa: E402
+from simple_dqn.build import make_network  # noqa: E402
+from simple_dqn.ale_game import ALEGame  # noqa: E402
+from simple_dqn.environment import GameEnvironment  # noqa: E402
 from simple_dqn.replay_memory import ReplayMemory  # noqa: E402
 
 
@@ -57,11 +59,11 @@ def sync(device: str) -> None:
 
 
 def build(args, device):
-    env = ALEEnvironment(args.game, random_seed=0)
+    env = GameEnvironment([ALEGame(args.game, random_seed=0)])
     mem = ReplayMemory(size=args.replay_size, history_length=4, screen_shape=(84, 84), batch_size=32,
                        rng=np.random.default_rng(0))
-    net = DeepQNetwork(num_actions=env.num_actions, history_length=4, screen_shape=(84, 84), device=device,
-                       channels_last=args.channels_last, autocast=args.autocast)
+    options = parse_arguments([args.game, "--channels_last", str(bool(args.channels_last)), "--autocast", args.autocast])
+    net = make_network(options, env.num_actions, (84, 84), device)
     agent = Agent(env, mem, net, train_frequency=args.train_frequency, target_steps=10_000,
                   rng=np.random.default_rng(0), exploration_decay_steps=1_000_000)
     return env, mem, net, agent
@@ -71,13 +73,15 @@ def measure_parts(env, mem, net, agent, device, repeats):
     rng = np.random.default_rng(1)
     env.set_mode("train")
 
+    actions = np.zeros(1, dtype=np.int64)
+
     def env_step():
-        env.act(int(rng.integers(env.num_actions)))
-        env.get_screen()
-        if env.is_terminal():
+        actions[0] = rng.integers(env.num_actions)
+        _, _, terminals = env.step(actions)
+        if terminals[0]:
             env.restart()
 
-    state = agent.buf.get_state()
+    state = agent.buffer.states
     batch = mem.sample()
     parts = {
         "env_step": median_time(env_step, repeats * 10),

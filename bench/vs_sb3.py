@@ -36,25 +36,25 @@ def run_ours(fill_steps: int, train_steps: int, seed: int, autocast: str = "none
     import numpy as np
 
     from simple_dqn.agent import Agent
-    from simple_dqn.deepqnetwork import DeepQNetwork
-    from simple_dqn.environment import ALEEnvironment
+    from simple_dqn.ale_game import ALEGame
+    from simple_dqn.ale_vector_environment import ALEVectorEnvironment
+    from simple_dqn.arguments import parse_arguments
+    from simple_dqn.build import make_network
+    from simple_dqn.environment import GameEnvironment
     from simple_dqn.replay_memory import ReplayMemory
     from simple_dqn.statistics import Statistics
-    from simple_dqn.vector_agent import VectorAgent
-    from simple_dqn.vector_environment import ALEVectorEnvironment
 
     rng = np.random.default_rng(seed)
     if num_envs == 1:
-        env = ALEEnvironment("breakout", random_seed=seed)
+        env = GameEnvironment([ALEGame("breakout", random_seed=seed)])
     else:
         env = ALEVectorEnvironment("breakout", num_envs, random_seed=seed, frame_pooling="max")
     mem = ReplayMemory(size=100_000, history_length=4, screen_shape=(84, 84), batch_size=32, rng=rng,
                        streams=num_envs)
-    net = DeepQNetwork(num_actions=env.num_actions, history_length=4, screen_shape=(84, 84), autocast=autocast,
-                       channels_last=channels_last)
-    agent = (Agent if num_envs == 1 else VectorAgent)(env, mem, net, exploration_rate_start=1.0,
-                                                      exploration_rate_end=1.0, train_frequency=4,
-                                                      target_steps=10_000, rng=rng)
+    options = parse_arguments(["breakout", "--channels_last", str(channels_last), "--autocast", autocast])
+    net = make_network(options, env.num_actions, (84, 84), "cpu")
+    agent = Agent(env, mem, net, exploration_rate_start=1.0, exploration_rate_end=1.0, train_frequency=4,
+                  target_steps=10_000, rng=rng)
     agent.callback = Statistics(None, progress=False)  # as main runs it
     started = time.perf_counter()
     filled = agent.play_random(fill_steps)

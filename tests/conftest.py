@@ -27,6 +27,18 @@ CATCH_FAST = ["catch", "--random_starts", "0", "--replay_size", "20000", "--rand
               *EXTRA_FLAGS]
 
 
+def results(path) -> list[dict]:
+    """The rows of a results CSV by column name (the header checked to be the 16 columns)."""
+    import csv
+
+    from simple_dqn.statistics import CSV_COLUMNS
+
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        assert tuple(reader.fieldnames) == CSV_COLUMNS, reader.fieldnames
+        return list(reader)
+
+
 def cli_env() -> dict:
     env = dict(os.environ)
     env.pop("DISPLAY", None)
@@ -57,17 +69,37 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) ->
 
 
 def noop_steps_until_terminal(env, limit: int = 100_000) -> int:
-    """Restart env in test mode and play no-ops until it is terminal; returns the steps played.
+    """Restart env's games in test mode and play no-ops until stream 0 is terminal; returns the steps played.
 
     In Breakout a player who never fires never loses, so only a frame cap ends the game.
     """
+    import numpy as np
+
     env.set_mode("test")
     env.restart()
+    noops = np.zeros(env.num_envs, dtype=np.int64)
     for steps in range(1, limit + 1):
-        env.act(0)
-        if env.is_terminal():
+        _, _, terminals = env.step(noops)
+        if terminals[0]:
             return steps
     raise AssertionError(f"no terminal within {limit} steps")
+
+
+def network(*flags, num_actions: int = 4):
+    """The Q-networks main builds for the command line flags given (defaults: the simple_dqn
+    preset, 84x84 screens, history 4), on DEVICE (the CPU unless SIMPLE_DQN_TEST_BACKEND=gpu)."""
+    from simple_dqn.arguments import parse_arguments
+    from simple_dqn.build import make_network
+
+    args = parse_arguments(["catch", "--backend", BACKEND, *map(str, flags)])
+    return make_network(args, num_actions, (args.screen_height, args.screen_width), DEVICE)
+
+
+def one_game(game, **rules):
+    """An Environment of the one game given (environment.GameEnvironment, N = 1)."""
+    from simple_dqn.environment import GameEnvironment
+
+    return GameEnvironment([game], **rules)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Never lose a run: full-state checkpoints, exact resume, signals, kills and damaged files."""
 
 import csv
-import os
 import random
 import signal
 import subprocess
@@ -165,7 +164,7 @@ def test_damaged_newest_checkpoint_is_skipped(reference_run, tmp_path):
 def components():
     """A catch agent built as main builds it, to load checkpoints and snapshots into."""
     from simple_dqn.arguments import parse_arguments
-    from simple_dqn.main import build
+    from simple_dqn.build import build
 
     args = parse_arguments(["catch", "--screen_width", "36", "--screen_height", "36", "--replay_size", "20000",
                             "--backend", "cpu"])
@@ -173,8 +172,7 @@ def components():
 
 
 def load_checkpoint_into(path, components):
-    from simple_dqn.checkpoint import Checkpoint
-    from simple_dqn.main import restore_state
+    from simple_dqn.checkpoint import Checkpoint, ProcessRandomState, restore
     from simple_dqn.snapshot import check_compatible
     from simple_dqn.statistics import Statistics
 
@@ -185,7 +183,8 @@ def load_checkpoint_into(path, components):
                              screen_shape=env.screen_shape, history_length=4)
         except (KeyError, TypeError, ValueError):
             raise UsageError("damaged header") from None
-        restore_state(checkpoint, env, mem, net, agent, Statistics(None, progress=False), None)
+        restore(checkpoint, dict(agent=agent, memory=mem, network=net, statistics=Statistics(None, progress=False),
+                                 rng=ProcessRandomState(), environment=env))
 
 
 def load_snapshot_into(path, components):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, cli_env, run_script
+from conftest import ROOT, cli_env, results, run_script
 from simple_dqn.snapshot import load_snapshot
 from simple_dqn.statistics import CSV_COLUMNS
 
@@ -33,11 +33,10 @@ def test_train_test_resume_on_breakout(cleanup):
              "--backend", "cpu", "--replay_size", "10000"]
     proc = run_script("train.sh", ["roms/breakout.bin", LABEL, "--epochs", "1", *steps])
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = read_csv(ROOT / f"results/breakout_{LABEL}.csv")
-    assert tuple(rows[0]) == CSV_COLUMNS
-    assert [(r[0], r[1], r[2]) for r in rows[1:]] == [("0", "random", "1000"), ("1", "train", "2000"),
-                                                      ("1", "test", "1000")]
-    train = dict(zip(CSV_COLUMNS, rows[2]))
+    rows = results(ROOT / f"results/breakout_{LABEL}.csv")
+    assert [(r["epoch"], r["phase"], r["steps"]) for r in rows] == [("0", "random", "1000"), ("1", "train", "2000"),
+                                                                    ("1", "test", "1000")]
+    train = rows[1]
     assert int(train["total_train_steps"]) == 2000 and int(train["weight_updates"]) == 500
     assert abs(float(train["last_exploration_rate"]) - (1 - 1999 * 0.9 / 1e6)) < 1e-9
     snapshot = ROOT / f"snapshots/breakout_{LABEL}_1.safetensors"
@@ -46,17 +45,17 @@ def test_train_test_resume_on_breakout(cleanup):
     proc = run_script("test.sh", [snapshot, "--test_steps", "1000"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "average_reward" in proc.stderr
-    test_rows = read_csv(ROOT / f"results/breakout_{LABEL}_test.csv")
-    assert [(r[0], r[1]) for r in test_rows[1:]] == [("1", "test")]
+    test_rows = results(ROOT / f"results/breakout_{LABEL}_test.csv")
+    assert [(r["epoch"], r["phase"]) for r in test_rows] == [("1", "test")]
 
     proc = run_script("resume.sh", [snapshot, "--epochs", "2", "--train_steps", "2000", "--test_steps", "1000",
                                     "--random_steps", "500"])
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = read_csv(ROOT / f"results/breakout_{LABEL}.csv")
-    phases = [(r[0], r[1]) for r in rows[1:]]
+    rows = results(ROOT / f"results/breakout_{LABEL}.csv")
+    phases = [(r["epoch"], r["phase"]) for r in rows]
     assert phases[:3] == [("0", "random"), ("1", "train"), ("1", "test")], "resume keeps the old rows"
     assert phases[-2:] == [("2", "train"), ("2", "test")]
-    resumed = dict(zip(CSV_COLUMNS, rows[-2]))
+    resumed = rows[-2]
     assert int(resumed["total_train_steps"]) == 4000, "epsilon continues from the snapshot's epoch"
     assert int(resumed["weight_updates"]) == 1000, "weight updates go on counting"
     assert (ROOT / f"snapshots/breakout_{LABEL}_2.safetensors").exists()

@@ -1,58 +1,70 @@
-"""Environments on the real emulator: ALE Breakout through ale-py, Gymnasium, catch."""
+"""Environments on the real emulator: ALE Breakout through ale-py (frame pooling, the episode rules,
+the frame cap), Gymnasium, catch."""
 
 import numpy as np
 import pytest
 
-from simple_dqn.catch import CatchEnvironment
-from simple_dqn.environment import ALEEnvironment, GymEnvironment, resize_screen, resolve_rom
+from conftest import one_game
+
+from simple_dqn.ale_game import ALEGame
+from simple_dqn.catch import CatchGame
+from simple_dqn.environment import resize_screen
 from simple_dqn.errors import UsageError
+from simple_dqn.gym_game import GymGame
+from simple_dqn.roms import resolve_rom
 
 
 def play_until_life_lost(env, limit=5000):
+    """Random play in stream 0 until a step loses a life; returns (lost, that step's terminal flag)."""
+    rng = np.random.default_rng()
     for _ in range(limit):
-        env.act(int(np.random.default_rng().integers(env.num_actions)))
-        if env.life_lost:
-            return True
-        if env.game_over():
-            env.reset_game()
-    return False
+        _, _, terminals = env.step(rng.integers(env.num_actions, size=1))
+        if env.life_lost[0]:
+            return True, bool(terminals[0])
+        if env.ended[0]:
+            env.restart()
+    return False, False
 
 
 def test_breakout_minimal_actions_and_screen():
-    env = ALEEnvironment("roms/breakout.bin", random_seed=1)
+    env = one_game(ALEGame("roms/breakout.bin", random_seed=1))
     assert env.num_actions == 4
     assert env.name == "breakout"
     env.restart()
-    env.act(1)
-    screen = env.get_screen()
+    _, screens, _ = env.step(np.array([1]))
+    screen = screens[0]
     assert screen.shape == (84, 84) and screen.dtype == np.uint8
     assert screen.max() > 0
-    full = ALEEnvironment("breakout", minimal_action_set=False)
+    full = one_game(ALEGame("breakout", minimal_action_set=False))
     assert full.num_actions == 18
 
 
 def test_breakout_life_loss_is_terminal_in_train_mode_only():
-    env = ALEEnvironment("breakout", random_seed=2)
+    env = one_game(ALEGame("breakout", random_seed=2))
+    ale = env.games[0].ale
     env.set_mode("train")
     env.restart()
-    assert play_until_life_lost(env)
-    assert not env.game_over()
-    assert env.is_terminal()
-    lives = env.ale.lives()
+    lost, terminal = play_until_life_lost(env)
+    assert lost
+    assert not env.ended[0]
+    assert terminal
+    lives = ale.lives()
     env.restart()  # train mode: the game goes on from the same state
-    assert env.ale.lives() == lives and not env.is_terminal()
+    assert ale.lives() == lives and not env.life_lost[0] and not env.ended[0]
 
     env.set_mode("test")
     env.restart()
-    assert play_until_life_lost(env)
-    assert not env.is_terminal(), "a lost life is not terminal in test mode"
+    lost, terminal = play_until_life_lost(env)
+    assert lost
+    assert not terminal, "a lost life is not terminal in test mode"
 
 
 def test_life_loss_terminal_can_be_switched_off():
-    env = ALEEnvironment("breakout", random_seed=2, life_loss_terminal=False)
+    env = one_game(ALEGame("breakout", random_seed=2), life_loss_terminal=False)
     env.restart()
-    assert play_until_life_lost(env)
-    assert not env.is_terminal()
+    lost, terminal = play_until_life_lost(env)
+    assert lost
+    assert not terminal
 
 
 def test_rom_resolution():
@@ -63,34 +75,39 @@ def test_rom_resolution():
 
 
 def test_gymnasium_environment_grayscale_and_lives():
-    env = GymEnvironment("ALE/Breakout-v5", random_seed=0, repeat_action_probability=0.0)
+    env = one_game(GymGame("ALE/Breakout-v5", random_seed=0, repeat_action_probability=0.0))
     assert env.num_actions == 4
-    env.restart()
-    screen = env.get_screen()
+    screen = env.restart()[0]
     assert screen.shape == (84, 84) and screen.dtype == np.uint8
     env.set_mode("train")
-    assert play_until_life_lost(env)
-    assert env.is_terminal()
+    lost, terminal = play_until_life_lost(env)
+    assert lost
+    assert terminal
     with pytest.raises(UsageError, match="unknown Gymnasium"):
-        GymEnvironment("ALE/Breakot-v5")
+        GymGame("ALE/Breakot-v5")
 
 
 def test_catch_rules():
-    env = CatchEnvironment(screen_shape=(36, 36), random_seed=0)
+    env = one_game(CatchGame(screen_shape=(36, 36), random_seed=0))
+    game = env.games[0]
     env.restart()
-    total, steps = 0.0, 0
-    while not env.is_terminal():
+    total, steps, terminal = 0.0, 0, False
+    while not terminal:
         # Move the basket under the fruit.
-        action = 0 if env.basket == env.fruit_col else (1 if env.fruit_col < env.basket else 2)
-        total += env.act(action)
+        action = 0 if game.basket == game.fruit_col else (1 if game.fruit_col < game.basket else 2)
+        rewards, screens, terminals = env.step(np.array([action]))
+        total += rewards[0]
+        terminal = terminals[0]
         steps += 1
     assert steps == 9 and total == 1.0
     env.restart()
-    while not env.is_terminal():
-        away = 2 if env.fruit_col < 5 else 1
-        total = env.act(away)
+    terminal = False
+    while not terminal:
+        away = 2 if game.fruit_col < 5 else 1
+        rewards, screens, terminals = env.step(np.array([away]))
+        total, terminal = rewards[0], terminals[0]
     assert total == -1.0
-    screen = env.get_screen()
+    screen = screens[0]
     assert screen.shape == (36, 36) and set(np.unique(screen)) <= {0, 255}
 
 
@@ -100,22 +117,55 @@ def test_resize_is_linear_interpolation():
 
 
 def test_gymnasium_ids_through_the_command_line(tmp_path):
-    from conftest import run_cli
+    from conftest import results, run_cli
 
     for game in ("ALE/Breakout-v5", "BreakoutNoFrameskip-v4"):
         csv_path = tmp_path / "gym.csv"
         proc = run_cli([game, "--random_steps", "300", "--train_steps", "60", "--test_steps", "30", "--epochs", "1",
                         "--replay_size", "1000", "--backend", "cpu", "--csv_file", csv_path], timeout=300)
         assert proc.returncode == 0, proc.stderr[-2000:]
-        assert [r.split(",")[1] for r in csv_path.read_text().splitlines()[1:]] == ["random", "train", "test"]
-    env = GymEnvironment("BreakoutNoFrameskip-v4", frameskip=4)
+        assert [r["phase"] for r in results(csv_path)] == ["random", "train", "test"]
+    env = one_game(GymGame("BreakoutNoFrameskip-v4", frameskip=4))
     env.restart()
-    env.act(1)
-    assert env.env.unwrapped.ale.getEpisodeFrameNumber() == 4, "--frame_skip reaches NoFrameskip ids"
+    env.step(np.array([1]))
+    assert env.games[0].env.unwrapped.ale.getEpisodeFrameNumber() == 4, "--frame_skip reaches NoFrameskip ids"
 
 
 def test_gymnasium_frame_cap_in_test_mode():
     from conftest import noop_steps_until_terminal
 
-    env = GymEnvironment("ALE/Breakout-v5", max_episode_frames=400, repeat_action_probability=0.0)
+    env = one_game(GymGame("ALE/Breakout-v5", repeat_action_probability=0.0), max_episode_frames=400)
     assert noop_steps_until_terminal(env) == 100
+
+
+def test_max_pooling_of_two_known_frames():
+    pooled = ALEGame("breakout", frame_pooling="max", frame_skip=4, random_seed=5)
+    frames = ALEGame("breakout", frame_pooling="none", frame_skip=1, random_seed=5)
+    for game in (pooled, frames):
+        game.reset_game()
+    for step in range(40):
+        action = 1 if step % 10 == 0 else (2 if step % 3 else 3)
+        pooled.act(action)
+        raw = []
+        for _ in range(4):
+            frames.act(action)
+            raw.append(frames.ale.getScreenGrayscale().copy())
+        expected = resize_screen(np.maximum(raw[-1], raw[-2]), (84, 84))
+        np.testing.assert_array_equal(pooled.get_screen(), expected)
+    assert not np.array_equal(raw[-1], raw[-2]), "the test needs frames that differ"
+
+
+def test_no_pooling_is_the_last_frame():
+    env = ALEGame("breakout", frame_pooling="none", random_seed=5)
+    env.reset_game()
+    env.act(1)
+    np.testing.assert_array_equal(env.get_screen(), resize_screen(env.ale.getScreenGrayscale(), (84, 84)))
+
+
+def test_frame_cap_ends_test_games_only():
+    from conftest import noop_steps_until_terminal
+
+    env = one_game(ALEGame("breakout", random_seed=1), max_episode_frames=400)
+    assert noop_steps_until_terminal(env) == 100 and env.games[0].ale.getEpisodeFrameNumber() == 400
+    env.set_mode("train")
+    assert not env.game_ended()

@@ -1,13 +1,14 @@
 """The Nature DQN network, the TD target and the update."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
-from simple_dqn.deepqnetwork import DeepQNetwork, QNetwork, init_weights, td_loss, td_targets
+from conftest import DEVICE, network
+from simple_dqn.deepqnetwork import QNetwork, init_weights, td_loss, td_targets
 from simple_dqn.replay_memory import Minibatch
-
-from conftest import DEVICE
 
 
 def minibatch(rng, batch=32, shape=(84, 84), actions=4, terminal=False):
@@ -28,7 +29,7 @@ def test_nature_architecture_shapes():
 
 
 def test_predict_accepts_any_batch_size(rng):
-    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84), device=DEVICE)
+    net = network()
     for batch in (1, 3, 32, 50):
         q = net.predict(rng.integers(0, 256, (batch, 4, 84, 84), dtype=np.uint8))
         assert q.shape == (batch, 4) and q.dtype == np.float32
@@ -36,7 +37,7 @@ def test_predict_accepts_any_batch_size(rng):
 
 def test_repeated_updates_on_a_fixed_batch_reduce_the_loss(rng):
     torch.manual_seed(0)
-    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84), discount_rate=0.0, device=DEVICE)
+    net = network("--discount_rate", 0)
     batch = minibatch(rng, terminal=True)
     net.train(batch)
     first = net.take_mean_cost()
@@ -45,11 +46,11 @@ def test_repeated_updates_on_a_fixed_batch_reduce_the_loss(rng):
     net.take_mean_cost()
     net.train(batch)
     assert net.take_mean_cost() < 0.5 * first
-    assert net.train_iterations == 32
+    assert net.weight_updates == 32
 
 
 def test_target_network_is_copied_only_when_asked(rng):
-    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84), device=DEVICE)
+    net = network()
     states = rng.integers(0, 256, (4, 4, 84, 84), dtype=np.uint8)
     before = net.target(torch.from_numpy(states).to(DEVICE)).detach()
     for _ in range(5):
@@ -94,6 +95,40 @@ def test_screen_too_small_for_the_network():
         QNetwork(num_actions=4, history_length=4, screen_shape=(30, 84))
 
 
+def test_fan_in_init_bounds():
+    net = QNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
+    init_weights(net, "fan_in")
+    for module in net.modules():
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+            bound = 1 / math.sqrt(module.weight[0].numel())
+            assert module.weight.abs().max() <= bound and module.bias.abs().max() <= bound
+            assert module.weight.abs().max() > 0.9 * bound, "uniform over the whole range"
+            assert module.bias.abs().max() > 0, "biases are drawn too, not zero"
+
+
+def test_double_q_target_hand_made_batch():
+    rewards = torch.tensor([1.0, 0.0])
+    terminals = torch.tensor([False, False])
+    next_q_target = torch.tensor([[1.0, 5.0, 2.0], [0.0, -1.0, 3.0]])
+    next_q_online = torch.tensor([[9.0, 0.0, 0.0], [0.0, 7.0, 1.0]])
+    double = td_targets(rewards, terminals, next_q_target, 0.5, next_q_online)
+    # online picks actions 0 and 1; the target network evaluates them: 1.0 and -1.0
+    assert torch.allclose(double, torch.tensor([1.0 + 0.5 * 1.0, 0.5 * -1.0]))
+    plain = td_targets(rewards, terminals, next_q_target, 0.5)
+    assert torch.allclose(plain, torch.tensor([1.0 + 0.5 * 5.0, 0.5 * 3.0]))
+
+
+def test_dueling_shape_and_mean_zero_advantage():
+    torch.manual_seed(0)
+    net = QNetwork(num_actions=5, history_length=4, screen_shape=(84, 84), dueling=True)
+    states = torch.randint(0, 256, (6, 4, 84, 84), dtype=torch.uint8)
+    q = net(states)
+    assert q.shape == (6, 5)
+    features = net.features(states.float() / 255)
+    value = net.value(features)
+    np.testing.assert_allclose((q - value).mean(dim=1).detach().numpy(), 0.0, atol=1e-5)
+
+
 @pytest.fixture
 def exact_cudnn():
     """cuDNN without TF32 and with deterministic kernels: RMSProp and Adam divide by the
@@ -113,9 +148,12 @@ def test_cuda_graphs_give_the_eager_updates(rng, optimizer, exact_cudnn):
     updates (on the first minibatch) are undone: the graphed network is far closer to the
     eager one than to an eager one that kept those three updates."""
     def network(graphs):
+        from simple_dqn.arguments import parse_arguments
+        from simple_dqn.build import make_network
+
         torch.manual_seed(0)
-        return DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84), device="cuda:0",
-                            optimizer=optimizer, cuda_graphs=graphs)
+        args = parse_arguments(["catch", "--backend", "gpu", "--optimizer", optimizer, "--cuda_graphs", str(graphs)])
+        return make_network(args, 4, (84, 84), "cuda:0")
 
     batches = [minibatch(rng) for _ in range(5)]
     eager, graphed, kept_warmup = network(False), network(True), network(False)
@@ -128,7 +166,7 @@ def test_cuda_graphs_give_the_eager_updates(rng, optimizer, exact_cudnn):
         return max(float((wa[k] - wb[k]).abs().max()) for k in wa)
 
     assert distance(eager, graphed) < 0.1 * distance(eager, kept_warmup)
-    assert graphed.train_iterations == 5
+    assert graphed.weight_updates == 5
     assert eager.take_mean_cost() == pytest.approx(graphed.take_mean_cost(), rel=1e-3)
     states = rng.integers(0, 256, (3, 4, 84, 84), dtype=np.uint8)
     assert np.allclose(eager.predict(states), graphed.predict(states), rtol=1e-3, atol=1e-4)

@@ -7,14 +7,15 @@ the vector agent's replay ratio must be the single-game agent's.
 import numpy as np
 import pytest
 
-from conftest import CATCH_FAST, assert_one_line_error, run_cli
-from simple_dqn.catch import CatchEnvironment
-from simple_dqn.environment import ALEEnvironment
+from conftest import CATCH_FAST, assert_one_line_error, one_game, results, run_cli
+from simple_dqn.agent import Agent
+from simple_dqn.ale_game import ALEGame
+from simple_dqn.ale_vector_environment import ALEVectorEnvironment
+from simple_dqn.catch import CatchGame
+from simple_dqn.environment import GameEnvironment
 from simple_dqn.prioritized_replay import PrioritizedReplayMemory
 from simple_dqn.replay_memory import ReplayMemory
 from simple_dqn.statistics import Statistics
-from simple_dqn.vector_agent import VectorAgent
-from simple_dqn.vector_environment import ALEVectorEnvironment, SequentialVectorEnvironment
 
 SHAPE = (3, 2)
 
@@ -94,21 +95,20 @@ def test_vector_memory_checkpoint_round_trip_and_stream_mismatch():
 
 
 def catch_agent(num_envs, memory_size=5000, **kwargs):
-    envs = [CatchEnvironment(screen_shape=(36, 36), random_seed=i) for i in range(num_envs)]
-    env = SequentialVectorEnvironment(envs)
+    env = GameEnvironment([CatchGame(screen_shape=(36, 36), random_seed=i) for i in range(num_envs)])
     mem = ReplayMemory(size=memory_size, history_length=4, screen_shape=(36, 36), batch_size=8,
                        rng=np.random.default_rng(0), streams=num_envs)
-    return VectorAgent(env, mem, None, rng=np.random.default_rng(1), **kwargs), env, mem
+    return Agent(env, mem, None, rng=np.random.default_rng(1), **kwargs), env, mem
 
 
 def test_memory_states_equal_the_states_the_agent_acted_on():
     agent, env, mem = catch_agent(4, random_starts=5)
-    agent.reset_all(store=True)
+    agent.begin(store=True)
     checked = 0
     for _ in range(300):
-        before = agent.states.copy()
+        before = agent.buffer.states.copy()
         rows = [mem.next_row(i) for i in range(4)]
-        agent.step_all(1.0, store=True)
+        agent.step(1.0, store=True)
         for i, row in enumerate(rows):
             if row % mem.segment < mem.history_length:
                 continue
@@ -165,32 +165,30 @@ def test_play_scores_exactly_the_games_asked_for():
 
 def test_ale_vector_screens_equal_the_single_environment_screens():
     vector = ALEVectorEnvironment("breakout", 2, frame_pooling="max")
-    single = ALEEnvironment("breakout", frame_pooling="max")
-    first = vector.reset()
-    single.reset_game()
-    assert (first[0] == single.get_screen()).all()
+    single = one_game(ALEGame("breakout", frame_pooling="max"))
+    first = vector.restart()
+    assert (first[0] == single.restart()[0]).all()
     rng = np.random.default_rng(0)
     lives_lost = 0
     for _ in range(400):
         actions = rng.integers(vector.num_actions, size=2)
-        reward = single.act(int(actions[0]))
+        reward, screen, terminal = single.step(actions[:1])
         rewards, screens, terminals = vector.step(actions)
-        assert rewards[0] == reward
-        assert (screens[0] == single.get_screen()).all()
-        assert terminals[0] == single.is_terminal()
+        assert rewards[0] == reward[0]
+        assert (screens[0] == screen[0]).all()
+        assert terminals[0] == terminal[0]
         if terminals.any():
             restarted = vector.restart(terminals)
             if terminals[0]:
                 lives_lost += 1
-                single.restart()
-                assert (restarted[0] == single.get_screen()).all()
+                assert (restarted[0] == single.restart()[0]).all()
     assert lives_lost >= 1  # random play in Breakout loses a life within 400 steps
 
 
 def test_ale_vector_test_mode_frame_cap_restarts_the_game():
     vector = ALEVectorEnvironment("breakout", 2, frame_pooling="none", max_episode_frames=400)
     vector.set_mode("test")
-    vector.reset()
+    vector.restart()
     ends = []
     for step in range(1, 251):
         _, _, terminals = vector.step(np.zeros(2, dtype=np.int64))  # never fire: only the cap ends it
@@ -214,11 +212,13 @@ def test_breakout_trains_through_the_cli_with_num_envs(tmp_path):
                     "--train_steps", "100", "--test_steps", "100", "--epochs", "1", "--replay_size", "2000",
                     "--backend", "cpu", "--random_seed", "1", "--csv_file", csv_path], timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = [line.split(",") for line in csv_path.read_text().splitlines()[1:]]
-    assert [(r[1], int(r[2])) for r in rows] == [("random", 200), ("train", 100), ("test", 100)]
-    assert int(rows[1][8]) == 100  # total_train_steps count the steps of both games
+    random, train, test = results(csv_path)
+    assert [(r["phase"], int(r["steps"])) for r in (random, train, test)] == [
+        ("random", 200), ("train", 100), ("test", 100)]
+    assert int(train["total_train_steps"]) == 100  # total_train_steps count the steps of both games
     # The memory holds every step of both streams plus a start row per episode.
-    assert 300 + 2 <= int(rows[1][9]) <= 300 + 2 + 2 * int(rows[0][3]) + 2 * int(rows[1][3])
+    games = int(random["nr_games"]) + int(train["nr_games"])
+    assert 300 + 2 <= int(train["replay_memory_count"]) <= 300 + 2 + 2 * games
 
 
 @pytest.mark.parametrize("args, fragments", [
@@ -241,8 +241,7 @@ def test_catch_learns_with_num_envs(tmp_path, extra):
     csv_path = tmp_path / "catch.csv"
     proc = run_cli([*CATCH_FAST, "--num_envs", "4", *extra, "--csv_file", csv_path], timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    tests = [line.split(",") for line in csv_path.read_text().splitlines()[1:] if ",test," in line]
-    reward = float(tests[-1][4])
+    reward = float([r for r in results(csv_path) if r["phase"] == "test"][-1]["average_reward"])
     assert reward >= 0.8, f"catch test average reward {reward} < 0.8 with --num_envs 4 {extra}"
 
 
@@ -259,11 +258,11 @@ def test_checkpoint_resumes_with_the_same_num_envs_only(tmp_path):
     assert (tmp_path / "catch.csv").read_text() == before
     same = run_cli([*run, "--num_envs", "2", "--epochs", "2", "--resume", "auto"], timeout=120)
     assert same.returncode == 0, same.stderr[-2000:]
-    rows = [line.split(",") for line in (tmp_path / "catch.csv").read_text().splitlines()[1:]]
-    assert [(r[0], r[1], r[8]) for r in rows] == [("0", "random", "0"), ("1", "train", "300"), ("1", "test", "300"),
-                                                  ("2", "train", "600"), ("2", "test", "600")]
+    rows = results(tmp_path / "catch.csv")
+    assert [(r["epoch"], r["phase"], r["total_train_steps"]) for r in rows] == [
+        ("0", "random", "0"), ("1", "train", "300"), ("1", "test", "300"), ("2", "train", "600"), ("2", "test", "600")]
     # The replay memory came back: epoch 2 adds to epoch 1's count instead of starting over.
-    assert int(rows[3][9]) > int(rows[2][9]) + 300
+    assert int(rows[3]["replay_memory_count"]) > int(rows[2]["replay_memory_count"]) + 300
 
 
 def test_resume_sh_reuses_the_snapshots_num_envs(tmp_path):

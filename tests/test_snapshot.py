@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from simple_dqn.deepqnetwork import DeepQNetwork
+from conftest import network
 from simple_dqn.errors import UsageError
 from simple_dqn.snapshot import check_compatible, load_snapshot, save_snapshot, snapshot_fields, split_snapshot_name
 
@@ -20,13 +20,13 @@ def save(net, path, **overrides):
 
 
 def test_round_trip(tmp_path, rng):
-    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
+    net = network()
     path = tmp_path / "breakout_3.safetensors"
     save(net, path)
     snap = load_snapshot(str(path))
     assert snap.game == "breakout" and snap.epoch == 3 and snap.num_actions == 4
     assert snap.options["preset"] == "nature" and snap.screen_shape == (84, 84)
-    other = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
+    other = network()
     other.load_weights(snap.tensors)
     states = rng.integers(0, 256, (3, 4, 84, 84), dtype=np.uint8)
     np.testing.assert_array_equal(net.predict(states), other.predict(states))
@@ -42,7 +42,7 @@ def test_snapshot_names():
 
 
 def test_refuses_other_game_actions_and_screens(tmp_path):
-    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
+    net = network()
     save(net, tmp_path / "b_1.safetensors")
     snap = load_snapshot(str(tmp_path / "b_1.safetensors"))
     check_compatible(snap.path, snapshot_fields(snap), game="breakout", num_actions=4, screen_shape=(84, 84), history_length=4)
@@ -56,7 +56,7 @@ def test_refuses_other_game_actions_and_screens(tmp_path):
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "text", "flipped", "no_metadata"])
 def test_damaged_files_give_usage_errors(tmp_path, damage):
-    net = DeepQNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
+    net = network()
     path = tmp_path / "b_1.safetensors"
     save(net, path)
     data = path.read_bytes()

@@ -8,12 +8,19 @@ from simple_dqn.sum_tree import SumTree
 def test_state_buffer_rolls_and_resets():
     buf = StateBuffer(history_length=3, screen_shape=(2, 2))
     for value in (1, 2, 3, 4):
-        buf.add(np.full((2, 2), value, np.uint8))
-    state = buf.get_state()
+        buf.add(np.full((1, 2, 2), value, np.uint8))
+    state = buf.states
     assert state.shape == (1, 3, 2, 2) and state.dtype == np.uint8
     assert state[0, :, 0, 0].tolist() == [2, 3, 4]
-    buf.reset()
-    assert not buf.get_state().any()
+    buf.begin(np.array([True]), np.full((1, 2, 2), 9, np.uint8))
+    assert state[0, :, 0, 0].tolist() == [0, 0, 9]  # zero padding, then the episode's first screen
+
+
+def test_state_buffer_begins_only_the_streams_asked():
+    buf = StateBuffer(num_envs=3, history_length=2, screen_shape=(1, 1))
+    buf.add(np.array([1, 2, 3], np.uint8).reshape(3, 1, 1))
+    buf.begin(np.array([False, True, False]), np.array([7, 8, 9], np.uint8).reshape(3, 1, 1))
+    assert buf.states[:, :, 0, 0].tolist() == [[0, 1], [0, 8], [0, 3]]
 
 
 def test_exploration_schedule():

@@ -27,7 +27,7 @@ def test_rows_count_games_and_rewards(tmp_path):
     mem = ReplayMemory(size=100, history_length=4, screen_shape=(36, 36), batch_size=4)
     stats.reset("random")
     for reward, terminal in [(1, False), (2, True), (0, False), (5, True), (3, False)]:
-        stats.on_step(0, reward, terminal, 1.0)
+        stats.on_step(np.zeros(1), np.array([reward]), np.array([terminal]), 1.0)
     row = stats.write(0, "random", total_train_steps=0, memory=mem, net=None)
     assert row[:9] == [0, "random", 5, 2, 4.0, 3, 5, 1.0, 0]
     with open(path) as f:
@@ -35,7 +35,7 @@ def test_rows_count_games_and_rewards(tmp_path):
     assert tuple(rows[0]) == CSV_COLUMNS and len(rows) == 2 and len(rows[1]) == 16
     # A phase with no finished game reports the unfinished one, as the original.
     stats.reset("test")
-    stats.on_step(0, 7, False, 0.05)
+    stats.on_step(np.zeros(1), np.array([7.0]), np.array([False]), 0.05)
     row = stats.write(1, "test", total_train_steps=10, memory=mem, net=None)
     assert row[3:7] == [1, 7.0, 7, 7]
 
@@ -45,7 +45,7 @@ def test_resume_keeps_rows_up_to_the_epoch(tmp_path):
     stats = Statistics(str(path), progress=False)
     for epoch, phase in [(0, "random"), (1, "train"), (1, "test"), (2, "train"), (2, "test")]:
         stats.reset(phase)
-        stats.on_step(0, 1, True, 1.0)
+        stats.on_step(np.zeros(1), np.array([1.0]), np.array([True]), 1.0)
         stats.write(epoch, phase, total_train_steps=0, memory=None, net=None)
     Statistics(str(path), append_after_epoch=1, progress=False)
     assert [(r[0], r[1]) for r in read_rows(str(path))] == [("0", "random"), ("1", "train"), ("1", "test")]

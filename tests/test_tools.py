@@ -5,7 +5,6 @@ import pty
 import select
 import shutil
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -205,10 +204,10 @@ def test_play_in_the_terminal_with_manual_control(breakout_run):
 
 
 def test_manual_keys_map_to_the_games_actions():
-    from simple_dqn.environment import ALEEnvironment
+    from simple_dqn.ale_game import ALEGame
     from simple_dqn.play import Controls, manual_action
 
-    env = ALEEnvironment("breakout")  # minimal set: NOOP, FIRE, RIGHT, LEFT
+    env = ALEGame("breakout")  # minimal set: NOOP, FIRE, RIGHT, LEFT
     assert manual_action(env, {"fire"}) == 1
     assert manual_action(env, {"left"}) == 3
     assert manual_action(env, {"right", "fire"}) == 2

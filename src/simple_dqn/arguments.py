@@ -39,8 +39,8 @@ PRESETS: dict[str, dict] = {
 # game, the network and the training); paths, step counts of the current run and display
 # options are not reused.
 REUSED_OPTIONS = (
-    "environment", "frame_skip", "repeat_action_probability", "minimal_action_set", "color_averaging",
-    "frame_pooling", "screen_width", "screen_height", "max_episode_frames", "life_loss_terminal",
+    "environment", "frame_skip", "repeat_action_probability", "minimal_action_set", "frame_pooling",
+    "screen_width", "screen_height", "max_episode_frames", "life_loss_terminal",
     "replay_size", "history_length", "prioritized_replay", "priority_alpha", "priority_beta_start",
     "priority_epsilon", "n_step", "learning_rate", "discount_rate", "batch_size", "optimizer", "decay_rate",
     "rmsprop_variant", "clip_error", "loss", "min_reward", "max_reward", "batch_norm", "double_q",
@@ -70,6 +70,13 @@ class _FullActionSet(argparse.Action):
         namespace.minimal_action_set = not str2bool(True if values is None else values)
 
 
+class _ColorAveraging(argparse.Action):
+    """--color_averaging [BOOL], the original's flag: --frame_pooling average (true) or none (false)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.frame_pooling = "average" if str2bool(True if values is None else values) else "none"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit status 2)."""
 
@@ -94,27 +101,27 @@ def build_parser() -> argparse.ArgumentParser:
     env.add_argument("--environment", choices=["ale", "gym", "catch"], default="ale",
                      help="Play through ALE, Gymnasium, or the built-in catch game (also inferred "
                      "from the game name).")
-    env.add_argument("--display_screen", type=str2bool, default=False, help="Display game screen during "
+    _flag(env, "--display_screen", default=False, help="Display game screen during "
                      "training and testing.")
     env.add_argument("--frame_skip", type=int, default=4, help="How many emulator frames to repeat "
                      "each chosen action.")
     env.add_argument("--repeat_action_probability", type=float, default=0.0, help="Probability that the "
                      "previous action is repeated instead of the chosen one, per frame (sticky actions).")
-    env.add_argument("--minimal_action_set", type=str2bool, default=True, help="Use the game's minimal "
+    _flag(env, "--minimal_action_set", default=True, help="Use the game's minimal "
                      "action set.")
     env.add_argument("--full_action_set", action=_FullActionSet, nargs="?", metavar="BOOL",
                      help="Use all 18 actions: the same as --minimal_action_set false.")
-    env.add_argument("--color_averaging", type=str2bool, default=True, help="Average each screen with the "
-                     "previous frame (ALE colour averaging); see --frame_pooling.")
-    env.add_argument("--frame_pooling", choices=["average", "max", "none"], default=None,
+    env.add_argument("--frame_pooling", choices=["average", "max", "none"], default="average",
                      help="How the last two frames of a step make the screen: average (ALE colour "
-                     "averaging, the original), max (Nature DQN) or none. Default: average when "
-                     "--color_averaging is true, else none.")
+                     "averaging, the original), max (Nature DQN) or none.")
+    env.add_argument("--color_averaging", action=_ColorAveraging, dest="frame_pooling", nargs="?", metavar="BOOL",
+                     default=argparse.SUPPRESS, help="The original's flag: true is --frame_pooling average, "
+                     "false --frame_pooling none.")
     env.add_argument("--screen_width", type=int, default=84, help="Screen width after resize, in pixels.")
     env.add_argument("--screen_height", type=int, default=84, help="Screen height after resize, in pixels.")
     env.add_argument("--max_episode_frames", type=int, default=0, help="End a test or play game after "
                      "this many emulator frames (0: no cap; 18000 = 5 minutes at 60 Hz, the Nature cap).")
-    env.add_argument("--life_loss_terminal", type=str2bool, default=True, help="In train mode a lost life "
+    _flag(env, "--life_loss_terminal", default=True, help="In train mode a lost life "
                      "ends the episode for learning (the original and DeepMind); false as Machado et al.")
     env.add_argument("--num_envs", type=int, default=1, help="Play this many copies of the game side by side "
                      "(ALE games on C++ threads, needing --frame_pooling max or none), acting for all with one "
@@ -147,13 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     net.add_argument("--rmsprop_variant", choices=["standard", "graves"], default="standard",
                      help="standard: neon's RMSProp (the original); graves: DeepMind's centred form "
                      "(Graves 2013, eq. 40).")
-    net.add_argument("--clip_error", type=float, default=1.0, help="Clip the TD error in the gradient to "
-                     "[-clip_error, clip_error]: the Huber loss with this delta (0: no clipping).")
-    net.add_argument("--loss", choices=["huber", "mse"], default="huber", help="huber (delta = "
-                     "--clip_error; with delta 1 exactly the original's error clipping) or mse.")
+    net.add_argument("--clip_error", type=float, default=1.0, help="The Huber loss's delta: the TD error "
+                     "in the gradient is clipped to [-clip_error, clip_error] (with 1 exactly the original's "
+                     "error clipping). 0 is the original's 'no clipping': --loss mse.")
+    net.add_argument("--loss", choices=["huber", "mse"], default="huber", help="huber (delta --clip_error) "
+                     "or mse (0.5 * TD error^2, never clipped).")
     net.add_argument("--min_reward", type=float, default=-1.0, help="Minimum reward (clip).")
     net.add_argument("--max_reward", type=float, default=1.0, help="Maximum reward (clip).")
-    net.add_argument("--batch_norm", type=str2bool, default=False, help="Use batch normalization in all "
+    _flag(net, "--batch_norm", default=False, help="Use batch normalization in all "
                      "hidden layers.")
     _flag(net, "--double_q", default=False, help="Double Q-learning target (van Hasselt et al. 2016).")
     _flag(net, "--dueling", default=False, help="Dueling network head (Wang et al. 2016).")
@@ -165,11 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
                          "a CUDA GPU (default: gpu when CUDA is available, else cpu).")
     backend.add_argument("--device_id", type=int, default=0, help="GPU device id (GPU backend only).")
     backend.add_argument("--datatype", choices=["float16", "float32", "float64"], default="float32",
-                         help="Floating point precision of the network.")
+                         help="The dtype of the network's weights, the optimizer's state and the loss "
+                         "(what --autocast leaves alone).")
     backend.add_argument("--autocast", choices=["none", "bfloat16", "float16"], default="none",
-                         help="Mixed precision for the network passes (weights, optimizer and loss stay in "
-                         "--datatype): bfloat16 is 1.7x faster on CPUs with AVX-512 BF16 and on GPUs.")
-    backend.add_argument("--channels_last", type=str2bool, default=True, help="Keep convolution activations "
+                         help="The dtype of the convolutions and matrix products of the forward and "
+                         "backward passes (mixed precision; weights, optimizer and loss stay in --datatype): "
+                         "bfloat16 is 1.7x faster on CPUs with AVX-512 BF16 and on GPUs.")
+    _flag(backend, "--channels_last", default=True, help="Keep convolution activations "
                          "channels-last (NHWC): the same network, faster convolutions.")
     backend.add_argument("--cuda_graphs", type=str2bool, default=None, help="Replay the update and the "
                          "prediction as CUDA graphs: the same arithmetic, one launch each (default: true on the "
@@ -271,8 +281,10 @@ def parse_arguments(argv: list[str] | None = None, snapshot_options: dict | None
     values.update(explicit)
     if snapshot_options and "game" in explicit and "environment" not in explicit:
         values["environment"] = "ale"  # a game named again is inferred afresh, not taken from the snapshot
-    if values["frame_pooling"] is None:
-        values["frame_pooling"] = "average" if values["color_averaging"] else "none"
+    if snapshot_options and values["game"] is None:
+        values["game"] = snapshot_options.get("game")  # the snapshot's game
+    if values["clip_error"] == 0:
+        values["loss"] = "mse"  # the original's --clip_error 0: no clipping
     values["exploration_decay_steps"] = int(values["exploration_decay_steps"])
     if values["game"] == "catch" or values["environment"] == "catch":
         values["environment"] = "catch"

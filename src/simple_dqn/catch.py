@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from simple_dqn.environment import Environment
+from simple_dqn.environment import Game
 
 GRID = 10
 BASKET_HALF_WIDTH = 1  # the basket covers its centre column and one column either side
 
 
-class CatchEnvironment(Environment):
+class CatchGame(Game):
     """The catch game, drawn as a (screen_height, screen_width) uint8 screen.
 
     Each grid cell becomes a block of pixels (nearest neighbour), so the Nature network,
@@ -29,9 +29,7 @@ class CatchEnvironment(Environment):
         random_seed: seed of the fruit's column and the basket's start; None for entropy.
     """
 
-    def __init__(self, *, screen_shape: tuple[int, int] = (84, 84), random_seed: int | None = None,
-                 life_loss_terminal: bool = True):
-        super().__init__(life_loss_terminal)
+    def __init__(self, *, screen_shape: tuple[int, int] = (84, 84), random_seed: int | None = None):
         self.name = "catch"
         self.action_set = [0, 1, 2]
         self.screen_shape = tuple(screen_shape)
@@ -52,8 +50,6 @@ class CatchEnvironment(Environment):
         return self._over
 
     def act(self, action: int) -> float:
-        if self._over:
-            self.reset_game()
         move = (0, -1, 1)[action]
         self.basket = min(max(self.basket + move, BASKET_HALF_WIDTH), GRID - 1 - BASKET_HALF_WIDTH)
         self.fruit_row += 1
@@ -73,11 +69,10 @@ class CatchEnvironment(Environment):
         return self.grid()[np.ix_(self._rows, self._cols)]
 
     def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        return (dict(mode=self.mode, life_lost=self.life_lost, fruit_row=self.fruit_row, fruit_col=self.fruit_col,
-                     basket=self.basket, over=self._over, rng=self.rng.bit_generator.state), {})
+        return (dict(fruit_row=self.fruit_row, fruit_col=self.fruit_col, basket=self.basket, over=self._over,
+                     rng=self.rng.bit_generator.state), {})
 
     def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-        self.mode, self.life_lost = meta["mode"], bool(meta["life_lost"])
         self.fruit_row, self.fruit_col = int(meta["fruit_row"]), int(meta["fruit_col"])
         self.basket, self._over = int(meta["basket"]), bool(meta["over"])
         self.rng.bit_generator.state = meta["rng"]

@@ -7,7 +7,7 @@ memory (the filled rows; gzip level 1 in chunks of 256 screens, about 48x smalle
 Breakout), the networks (online, target, optimizer state), the statistics (running counts,
 rows written, validation states), the environment (ALE's serialised state with its random
 generator) and the process's random generators (Python, torch). The file's ``header``
-attribute says where the run stands: the next phase to run and the steps already done in it.
+attribute says where the run stands: the next phase to run and the steps already played in it.
 
 Every dataset carries a Fletcher-32 checksum, so flipped bytes are detected on reading.
 Files are data: loading never unpickles anything. Files are written to a temporary name and
@@ -20,13 +20,14 @@ import glob
 import json
 import logging
 import os
+import random
 import re
 
 import numpy as np
 
 from simple_dqn import __version__
 from simple_dqn.atomic import atomic_path
-from simple_dqn.errors import UsageError
+from simple_dqn.errors import StateMismatch, UsageError
 
 FORMAT = "simple_dqn.checkpoint"
 FORMAT_VERSION = "1"
@@ -158,6 +159,63 @@ class Checkpoint:
             self.file.visititems(check)
         except Exception as e:
             raise UsageError(f"checkpoint {self.path!r} is damaged ({_reason(e)}); use an earlier checkpoint") from None
+
+
+class ProcessRandomState:
+    """The process-wide generators a run draws from besides its own: Python's random and torch's CPU one."""
+
+    def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """(Python's state as JSON, torch's state as uint8 bytes)."""
+        import torch
+
+        version, internal, gauss = random.getstate()
+        return dict(python=[version, list(internal), gauss]), dict(torch=torch.get_rng_state().numpy())
+
+    def load_state(self, meta: dict, arrays: dict) -> None:
+        """Restore from save_state()."""
+        import torch
+
+        version, internal, gauss = meta["python"]
+        random.setstate((version, tuple(internal), gauss))
+        torch.set_rng_state(torch.from_numpy(np.asarray(arrays["torch"], dtype=np.uint8)))
+
+
+def capture(components: dict) -> dict[str, tuple[dict, dict[str, np.ndarray]]]:
+    """save_state() of every component (name -> object), for save_checkpoint.
+
+    A component that cannot save its state (NotImplementedError: the games of Gymnasium and of
+    ALE's vector environment) is left out with a warning; restoring then starts new episodes.
+    """
+    states = {}
+    for name, component in components.items():
+        try:
+            states[name] = component.save_state()
+        except NotImplementedError as e:
+            logger.warning("%s: a resumed run starts a new episode", e)
+    return states
+
+
+def restore(checkpoint: Checkpoint, components: dict) -> set[str]:
+    """load_state() of every component the checkpoint holds; returns the names restored.
+
+    Raises:
+        UsageError: the checkpoint was made for another configuration (StateMismatch: names
+            the option), or it is damaged.
+    """
+    restored = set()
+    try:
+        for name, component in components.items():
+            if name in checkpoint.file:
+                component.load_state(*checkpoint.component(name))
+                restored.add(name)
+    except UsageError:
+        raise
+    except StateMismatch as e:
+        raise UsageError(f"checkpoint {checkpoint.path!r} does not fit this run: {e}") from None
+    except Exception as e:
+        raise UsageError(f"checkpoint {checkpoint.path!r} is damaged or does not fit this run ({_reason(e)}); "
+                         "use an earlier checkpoint") from None
+    return restored
 
 
 def _reason(e: Exception) -> str:

@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from simple_dqn.optimizers import make_optimizer
 from simple_dqn.replay_memory import Minibatch
 
 DTYPES = {"float16": torch.float16, "float32": torch.float32, "float64": torch.float64}
@@ -138,11 +137,11 @@ def td_loss(q_taken: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor,
             loss: str, clip_error: float) -> torch.Tensor:
     """Mean over the minibatch of weights * loss(Q(s, a) - TD target).
 
-    "huber" with delta = clip_error: its gradient is the TD error clipped to
-    [-clip_error, clip_error], exactly the original's error clipping; clip_error 0 turns
-    clipping off. "mse": 0.5 * error^2, never clipped.
+    "huber" with delta = clip_error (> 0): its gradient is the TD error clipped to
+    [-clip_error, clip_error], with delta 1 exactly the original's error clipping. "mse":
+    0.5 * error^2, never clipped (the original's clip_error 0). Shapes: (B,) each; returns 0-d.
     """
-    if loss == "huber" and clip_error > 0:
+    if loss == "huber":
         per_sample = F.huber_loss(q_taken, targets, reduction="none", delta=clip_error)
     else:
         per_sample = 0.5 * (q_taken - targets) ** 2
@@ -150,72 +149,52 @@ def td_loss(q_taken: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor,
 
 
 class DeepQNetwork:
-    """Online and target Q-networks with the DQN update.
+    """Online and target Q-networks with the DQN update, from parts made outside (as DQN Zoo's agents
+    get theirs; build.make_network makes them from the command line).
 
     Args:
-        num_actions, history_length, screen_shape: network input and output sizes.
-        device: torch device ("cpu", "cuda:0").
-        datatype: parameter dtype name: float16, float32 or float64.
-        learning_rate, decay_rate, optimizer, rmsprop_variant: the optimizer (optimizers.py).
+        online: the Q-network trained: uint8 states (B, history_length, H, W) -> (B, num_actions),
+            already on its device, dtype and memory format (QNetwork).
+        target: a network of the same architecture; its weights become online's.
+        optimizer: a torch optimizer over online's parameters (optimizers.make_optimizer).
+        loss: the TD loss, loss(q_taken (B,), targets (B,), weights (B,)) -> 0-d tensor (td_loss).
         discount_rate: gamma of the TD target.
-        clip_error: Huber delta (gradient clip of the TD error); 0 for none.
         min_reward, max_reward: rewards are clipped to this range in the TD target.
-        batch_norm, dueling: network variants.
         double_q: double Q-learning TD target.
-        init: "xavier" or "fan_in" (see init_weights).
-        loss: "huber" or "mse".
-        batch_size: minibatch size (scales the Graves optimizer's gradient).
-        channels_last: keep conv activations channels-last (NHWC): the same numbers, faster
-            convolutions on CPUs with oneDNN and on GPUs with cuDNN.
-        autocast: "none" (compute in datatype), "bfloat16" or "float16": mixed precision for the
-            forward and backward passes (weights, optimizer and loss stay in datatype).
+        autocast: "none" (compute in the parameters' dtype), "bfloat16" or "float16": mixed
+            precision for the forward and backward passes (weights, optimizer and loss stay).
         cuda_graphs: replay the update and the prediction as CUDA graphs (CUDA devices only):
             one launch instead of about a hundred kernel launches each, the same arithmetic.
             Captured at the first update (and for each new prediction batch size); the three
-            warm-up updates that capture needs are undone.
+            warm-up updates that capture needs are undone. The optimizer must then be
+            capturable (make_optimizer(..., capturable=True)).
+
+    Raises:
+        ValueError: cuda_graphs with a network that is not on a CUDA device.
 
     Attributes:
-        train_iterations: number of weight updates done (the CSV's weight_updates).
+        weight_updates: number of weight updates done (the CSV's weight_updates).
         last_cost: the last update's loss (0-d tensor on the device), or None before any.
         last_q_taken: the last update's Q(s, a) of the minibatch, (B,) on the device, or None.
     """
 
-    def __init__(self, *, num_actions: int, history_length: int, screen_shape: tuple[int, int],
-                 device: str = "cpu", datatype: str = "float32", learning_rate: float = 0.00025,
-                 discount_rate: float = 0.99, optimizer: str = "rmsprop", decay_rate: float = 0.95,
-                 clip_error: float = 1.0, min_reward: float = -1.0, max_reward: float = 1.0,
-                 batch_norm: bool = False, dueling: bool = False, double_q: bool = False,
-                 init: str = "xavier", loss: str = "huber", rmsprop_variant: str = "standard",
-                 batch_size: int = 32, channels_last: bool = False, autocast: str = "none",
-                 cuda_graphs: bool = False):
-        if loss not in LOSSES:
-            raise ValueError(f"unknown loss {loss!r}")
-        if cuda_graphs and torch.device(device).type != "cuda":
-            raise ValueError("cuda_graphs needs a CUDA device")
+    def __init__(self, online: nn.Module, target: nn.Module, optimizer: torch.optim.Optimizer, loss, *,
+                 discount_rate: float = 0.99, min_reward: float = -1.0, max_reward: float = 1.0,
+                 double_q: bool = False, autocast: str = "none", cuda_graphs: bool = False):
+        parameter = next(online.parameters())
+        self.device, self.dtype = parameter.device, parameter.dtype
+        if cuda_graphs and self.device.type != "cuda":
+            raise ValueError("cuda_graphs needs a network on a CUDA device")
         self.cuda_graphs = cuda_graphs
-        self.num_actions = num_actions
-        self.device = torch.device(device)
-        self.dtype = DTYPES[datatype]
+        self.online, self.target = online, target
+        self.optimizer, self.loss = optimizer, loss
         self.discount_rate = discount_rate
-        self.clip_error = clip_error
         self.min_reward, self.max_reward = min_reward, max_reward
         self.double_q = double_q
-        self.loss = loss
-        self.architecture = dict(num_actions=num_actions, history_length=history_length,
-                                 screen_shape=tuple(screen_shape), batch_norm=batch_norm, dueling=dueling)
         self.autocast_dtype = AUTOCAST[autocast]
-        memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self.online = QNetwork(**self.architecture, channels_last=channels_last)
-        init_weights(self.online, init)
-        self.online.to(device=self.device, dtype=self.dtype, memory_format=memory_format)
-        self.target = QNetwork(**self.architecture, channels_last=channels_last).to(
-            device=self.device, dtype=self.dtype, memory_format=memory_format)
         self.target.requires_grad_(False)
         self.update_target_network()
-        self.optimizer = make_optimizer(optimizer, self.online.parameters(), learning_rate=learning_rate,
-                                        decay_rate=decay_rate, rmsprop_variant=rmsprop_variant,
-                                        batch_size=batch_size, capturable=cuda_graphs)
-        self.train_iterations = 0
+        self.weight_updates = 0
         self.last_cost: torch.Tensor | None = None  # the last update's loss and Q(s, a), for logging
         self.last_q_taken: torch.Tensor | None = None
         # Summed on the device so that an update needs no host synchronisation.
@@ -288,7 +267,7 @@ class DeepQNetwork:
             cost, q_taken, td_errors = self._train_graphed(inputs, n)
         else:
             cost, q_taken, td_errors = self._update(inputs, n)
-        self.train_iterations += 1
+        self.weight_updates += 1
         self._cost_count += 1
         # Kept on the device, read only when logged (--tensorboard): no synchronisation here.
         self.last_cost, self.last_q_taken = cost, q_taken
@@ -313,7 +292,7 @@ class DeepQNetwork:
         with self._autocast():
             q_all = self.online(prestates)
         q_taken = q_all.to(self.dtype).gather(1, actions[:, None]).squeeze(1)
-        cost = td_loss(q_taken, targets, weights, self.loss, self.clip_error)
+        cost = self.loss(q_taken, targets, weights)
         self.optimizer.zero_grad(set_to_none=True)
         cost.backward()
         self.optimizer.step()
@@ -411,7 +390,7 @@ class DeepQNetwork:
                     arrays[f"optimizer/{index}/{key}"] = value.detach().cpu().numpy()
                 else:
                     numbers[f"{index}/{key}"] = value
-        meta = dict(train_iterations=self.train_iterations, cost_sum=float(self._cost_sum),
+        meta = dict(weight_updates=self.weight_updates, cost_sum=float(self._cost_sum),
                     cost_count=self._cost_count, param_groups=optimizer["param_groups"], optimizer_numbers=numbers)
         return meta, arrays
 
@@ -437,7 +416,7 @@ class DeepQNetwork:
             state.setdefault(int(index), {})[name] = value
         self.optimizer.load_state_dict(dict(state=state, param_groups=meta["param_groups"]))
         self._update_graphs.clear()  # the optimizer's state tensors were replaced: capture anew
-        self.train_iterations = int(meta["train_iterations"])
+        self.weight_updates = int(meta.get("weight_updates", meta.get("train_iterations")))  # earlier name
         self._cost_sum.fill_(float(meta["cost_sum"]))
         self._cost_count = int(meta["cost_count"])
         self.target.eval()

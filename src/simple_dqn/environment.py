@@ -1,30 +1,52 @@
-"""Game environments behind one small interface: ALE (ale-py), Gymnasium and the `catch` game.
+"""The one interface the agent plays through: N streams of one game, and the rules of an episode.
 
-Every environment gives the agent the same thing: ``act(action) -> reward`` for a step of
-frame_skip emulator frames, ``get_screen()`` for the preprocessed screen (uint8, shape
-(screen_height, screen_width)) and ``is_terminal()``. As in the original simple_dqn, a lost
-life is terminal in train mode (the game then continues from the same state on restart()),
-and only game over is terminal in test mode.
+``step(actions)`` plays one agent step in every stream and returns the raw rewards, the
+preprocessed screens and the terminal flags; ``restart(mask)`` then starts the next episode
+of the streams that ended. One game is N = 1. The rules are written here once, for every
+game and every backend:
+
+* a lost life is terminal in train mode (the game then goes on from the same state on
+  restart), only game over is terminal in test mode (as the original simple_dqn);
+* in test mode a game also ends after max_episode_frames emulator frames (Mnih et al. 2015:
+  18,000 frames, 5 minutes at 60 Hz).
+
+Backends: GameEnvironment steps N single-game emulators (Game: ALE, Gymnasium, catch) one
+after another; ALEVectorEnvironment (ale_vector_environment.py) runs N ALE games on C++
+threads.
 """
 
 from __future__ import annotations
 
-import difflib
-import os
 from abc import ABC, abstractmethod
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from simple_dqn.errors import UsageError
+from simple_dqn.errors import StateMismatch
 
 MODES = ("train", "test")
-FRAME_POOLINGS = ("average", "max", "none")
 
 
-class Game:
-    """What every game interface has, one game (Environment) or several (VectorEnvironment).
+def resize_screen(gray: np.ndarray, screen_shape: tuple[int, int]) -> np.ndarray:
+    """Resize a grayscale frame to (height, width) with cv2.INTER_LINEAR, as the original did."""
+    height, width = screen_shape
+    if gray.shape == (height, width):
+        return gray.copy()
+    return cv2.resize(gray, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _as_list(values):
+    """A Python list of an array's (or a list's) items."""
+    return values.tolist() if isinstance(values, np.ndarray) else values
+
+
+class Environment(ABC):
+    """N streams of one game behind the episode rules (see the module docstring).
+
+    Args:
+        num_envs: number of streams N.
+        life_loss_terminal: a lost life ends the episode in train mode.
+        max_episode_frames: in test mode, end a game after this many emulator frames (0: no cap).
 
     Attributes:
         name: game name used in file names and snapshot metadata ("breakout", "catch", ...).
@@ -36,7 +58,16 @@ class Game:
     name: str
     action_set: list[int]
     screen_shape: tuple[int, int]
-    mode: str = "train"
+
+    def __init__(self, num_envs: int, *, life_loss_terminal: bool = True, max_episode_frames: int = 0):
+        self.num_envs = num_envs
+        self.mode = "train"
+        self.life_loss_terminal = life_loss_terminal
+        self.max_episode_frames = max_episode_frames
+        self._lives = np.zeros(num_envs, dtype=np.int64)
+        self.life_lost = np.zeros(num_envs, dtype=np.bool_)  # in the stream's last step
+        self.ended = np.zeros(num_envs, dtype=np.bool_)  # game over or capped: restart starts a new game
+        self._all = np.ones(num_envs, dtype=np.bool_)
 
     @property
     def num_actions(self) -> int:
@@ -53,38 +84,150 @@ class Game:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.mode = mode
 
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Play actions (int (N,), 0..num_actions-1) for one agent step in every stream.
 
-class Environment(Game, ABC):
-    """The interface the agent plays one game through (see Game for the attributes)."""
-
-    def __init__(self, life_loss_terminal: bool = True):
-        self.mode = "train"
-        self.life_loss_terminal = life_loss_terminal
-        self.life_lost = False
-
-    def restart(self) -> None:
-        """Start the next episode.
-
-        In train mode after a lost life (but not game over) the game goes on from the
-        current state and only the life-lost flag is cleared; otherwise the game is reset.
+        Returns (rewards float64 (N,) raw game rewards, screens uint8 (N, H, W), terminals
+        bool (N,)). The rewards and screens arrays are reused by the next call. A terminal stream must be
+        restarted before the next step.
         """
-        if self.mode == "test" or not self.life_lost or self.game_over():
-            self.reset_game()
-        self.life_lost = False
+        self.send(actions)
+        return self.recv()
 
-    def is_terminal(self) -> bool:
-        """True when the episode has ended: game over, or in train mode a lost life."""
-        if self.mode == "train" and self.life_loss_terminal and self.life_lost:
-            return True
-        return self.game_over()
+    def send(self, actions: np.ndarray) -> None:
+        """step() in two halves: send starts the step, recv() ends it and returns what step() returns.
+
+        On a backend whose games step on their own threads (steps_in_background, ALE's
+        vector environment) send returns at once, so the caller's work (the updates) runs
+        beside the games; elsewhere the step is played in recv().
+        """
+        self._send(actions)
+
+    def recv(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """End the step that send() started; see step()."""
+        rewards = self._recv()
+        # The rules on Python scalars, stream by stream: with few streams, numpy's per-call cost
+        # on tiny arrays is most of an environment step's overhead.
+        game_over, lives = _as_list(self._game_over()), _as_list(self._get_lives())
+        capped = self._capped(self._episode_frames)
+        capped = [False] * self.num_envs if capped is False else _as_list(capped)
+        life_loss_ends = self.mode == "train" and self.life_loss_terminal
+        previous = self._lives.tolist()
+        terminals = np.empty(self.num_envs, dtype=np.bool_)
+        for i, over in enumerate(game_over):
+            lost = lives[i] < previous[i] and not over
+            ended = bool(over or capped[i])
+            self.life_lost[i], self.ended[i] = lost, ended
+            terminals[i] = ended or (lost and life_loss_ends)
+        self._lives[:] = lives
+        return rewards, self._screens(), terminals
+
+    def _capped(self, episode_frames):
+        """The frame cap: in test mode a game ends after max_episode_frames emulator frames.
+
+        episode_frames: a function returning the frames played (int, or int (N,)), called only
+        where the cap applies. Returns False where it does not, else bool (or bool (N,)).
+        """
+        if self.mode != "test" or self.max_episode_frames <= 0:
+            return False
+        return episode_frames() >= self.max_episode_frames
+
+    def restart(self, mask: np.ndarray | None = None) -> np.ndarray:
+        """Start the next episode of the streams in mask (bool (N,); default all).
+
+        In train mode after a lost life (not game over) the game goes on from the current
+        state; otherwise a new game starts. Returns the current screens, uint8 (N, H, W),
+        whose rows in mask are the new episodes' first screens.
+        """
+        mask = self._all if mask is None else mask
+        new_game = mask & ~(self.life_lost & ~self.ended) if self.mode == "train" else mask
+        if new_game.any():
+            self._new_games(new_game)
+            self._lives[new_game] = np.asarray(self._get_lives())[new_game]
+        self.life_lost &= ~mask
+        self.ended &= ~mask
+        return self._screens()
+
+    def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """Every stream's game for a checkpoint: (JSON-able meta, arrays).
+
+        Raises:
+            NotImplementedError: the backend cannot save its games (Gymnasium, ALE's vector).
+        """
+        meta, arrays = self._save_games()
+        return dict(meta, mode=self.mode, life_lost=self.life_lost.tolist()), arrays
+
+    def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        """Restore from save_state() (also the single-game checkpoints of earlier versions)."""
+        self._load_games(meta, arrays)
+        self.mode = meta["mode"]
+        self.life_lost[:] = meta["life_lost"]  # a list, or one bool in earlier versions
+        self.ended[:] = False  # checkpoints are written after terminal streams restarted
+        self._lives[:] = self._get_lives()
+
+    def close(self) -> None:
+        """Release the emulators."""
+
+    steps_in_background = False  # whether send() returns before the games have stepped
+
+    def _send(self, actions: np.ndarray) -> None:
+        self._sent = actions
+
+    def _recv(self) -> np.ndarray:
+        return self._act(self._sent)
+
+    # What a backend implements, over all N streams.
+
+    @abstractmethod
+    def _new_games(self, mask: np.ndarray) -> None:
+        """Start a new game in the streams in mask."""
+
+    @abstractmethod
+    def _act(self, actions: np.ndarray) -> np.ndarray:
+        """Play one agent step in every stream; the raw rewards, float64 (N,)."""
+
+    @abstractmethod
+    def _screens(self) -> np.ndarray:
+        """The current preprocessed screens, uint8 (N, H, W)."""
+
+    @abstractmethod
+    def _game_over(self) -> np.ndarray | list[bool]:
+        """bool (N,), an array or a list: the game has ended (all lives lost) in the last step."""
+
+    @abstractmethod
+    def _get_lives(self) -> np.ndarray | list[int]:
+        """int (N,), an array or a list: lives left (0 where the game has none)."""
+
+    @abstractmethod
+    def _episode_frames(self) -> np.ndarray:
+        """int (N,): emulator frames since the game started (0 where unknown: no cap)."""
+
+    def _save_games(self) -> tuple[dict, dict[str, np.ndarray]]:
+        raise NotImplementedError(f"{type(self).__name__} cannot save its state")
+
+    def _load_games(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot restore its state")
+
+
+class Game(ABC):
+    """One game's emulator, without the episode rules (Environment applies them).
+
+    Attributes:
+        name, action_set, screen_shape: as Environment's.
+    """
+
+    name: str
+    action_set: list[int]
+    screen_shape: tuple[int, int]
+
+    @property
+    def num_actions(self) -> int:
+        """Number of actions the agent chooses from."""
+        return len(self.action_set)
 
     @abstractmethod
     def reset_game(self) -> None:
         """Start a new game."""
-
-    @abstractmethod
-    def game_over(self) -> bool:
-        """True when the game has ended (all lives lost, or the frame cap was reached)."""
 
     @abstractmethod
     def act(self, action: int) -> float:
@@ -94,14 +237,27 @@ class Environment(Game, ABC):
     def get_screen(self) -> np.ndarray:
         """The current screen: uint8, shape screen_shape, grayscale."""
 
-    def close(self) -> None:
-        """Release the emulator."""
+    @abstractmethod
+    def game_over(self) -> bool:
+        """True when the game has ended (all lives lost)."""
+
+    def lives(self) -> int:
+        """Lives left (0 for games without lives)."""
+        return 0
+
+    def episode_frames(self) -> int:
+        """Emulator frames since the game started (0 where unknown: the frame cap never ends it)."""
+        return 0
+
+    def rgb_screen(self) -> np.ndarray:
+        """The current frame in colour, uint8 (height, width, 3), for play and record."""
+        raise NotImplementedError
 
     def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        """The game's full state for a checkpoint: (JSON-able meta, uint8 arrays).
+        """The game's full state: (JSON-able meta, arrays).
 
         Raises:
-            NotImplementedError: the environment cannot save its state (Gymnasium).
+            NotImplementedError: the game cannot save its state (Gymnasium).
         """
         raise NotImplementedError(f"{type(self).__name__} cannot save its state")
 
@@ -109,284 +265,75 @@ class Environment(Game, ABC):
         """Restore a state from save_state()."""
         raise NotImplementedError(f"{type(self).__name__} cannot restore its state")
 
-
-def resize_screen(gray: np.ndarray, screen_shape: tuple[int, int]) -> np.ndarray:
-    """Resize a grayscale frame to (height, width) with cv2.INTER_LINEAR, as the original did."""
-    height, width = screen_shape
-    if gray.shape == (height, width):
-        return gray.copy()
-    return cv2.resize(gray, (width, height), interpolation=cv2.INTER_LINEAR)
+    def close(self) -> None:
+        """Release the emulator."""
 
 
-def bundled_roms() -> dict[str, str]:
-    """Game name -> path of the ROMs that ale-py ships (byte-identical to the original's roms/)."""
-    import ale_py
-
-    folder = Path(ale_py.__file__).parent / "roms"
-    return {p.stem: str(p) for p in sorted(folder.glob("*.bin"))}
-
-
-def resolve_rom(game: str) -> str:
-    """Find the ROM file for ``game``: an existing path, or the bundled ROM of that name.
-
-    ``roms/space_invaders.bin``, ``space_invaders.bin`` and ``space_invaders`` all resolve
-    to ale-py's bundled ROM when the file does not exist.
-
-    Raises:
-        UsageError: neither a file nor a bundled game; names the closest bundled games.
-    """
-    if os.path.isfile(game):
-        return game
-    name = Path(game).name
-    stem = name[:-4] if name.endswith(".bin") else name
-    roms = bundled_roms()
-    if stem in roms:
-        return roms[stem]
-    close = difflib.get_close_matches(stem, list(roms), n=3, cutoff=0.6)
-    hint = f"did you mean {', '.join(close)}?" if close else "see the names in roms/ or ale-py's bundled ROMs"
-    raise UsageError(f"ROM {game!r} is neither a file nor a game that ale-py ships; {hint}")
-
-
-def game_name(game: str) -> str:
-    """File-name friendly game name: ROM stem, 'catch', or the Gymnasium id without 'ALE/' and '/'."""
-    if game == "catch":
-        return "catch"
-    name = Path(game).name
-    if name.endswith(".bin"):
-        return name[:-4]
-    return game.replace("ALE/", "").replace("/", "_")
-
-
-class ALEEnvironment(Environment):
-    """An Atari 2600 game through the Arcade Learning Environment (ale-py).
+class GameEnvironment(Environment):
+    """N single-game emulators stepped one after another (one game: N = 1).
 
     Args:
-        rom: ROM path or bundled game name (see resolve_rom).
-        frame_skip: emulator frames per agent step (Nature DQN: 4).
-        repeat_action_probability: sticky-action probability per frame (Machado et al. 2018: 0.25).
-        minimal_action_set: use the game's minimal action set, else all 18 actions.
-        frame_pooling: how the frames of one step make the screen: "average" is ALE's colour
-            averaging of the last two frames (the original's default), "max" the pixel-wise
-            maximum of the last two frames (Nature DQN), "none" the last frame only.
-        screen_shape: (height, width) of the preprocessed screen in pixels.
-        max_episode_frames: in test mode, end a game after this many emulator frames (0: no cap;
-            18000 is the Nature paper's 5 minutes at 60 Hz).
-        random_seed: ALE's seed for sticky actions; None keeps ALE's default.
-        display_screen, record_screen_path, record_sound_filename: ALE's SDL display and recording.
-        sound: with display_screen, play the game's sound; with frame_callback, pass each frame's
-            audio samples (uint8, 512 per frame = 30,720 Hz) to it.
-        frame_callback: called as frame_callback(rgb (210, 160, 3) uint8, audio or None) after
-            every emulator frame (frames are then skipped here, not inside ALE; the agent's
-            screens are the same).
-
-    Raises:
-        UsageError: unknown ROM, or the ROM cannot be loaded.
+        games: the emulators, all of one game and screen shape.
+        life_loss_terminal, max_episode_frames: as Environment's.
     """
 
-    def __init__(self, rom: str, *, frame_skip: int = 4, repeat_action_probability: float = 0.0,
-                 minimal_action_set: bool = True, frame_pooling: str = "average",
-                 screen_shape: tuple[int, int] = (84, 84), max_episode_frames: int = 0,
-                 life_loss_terminal: bool = True, random_seed: int | None = None,
-                 display_screen: bool = False, sound: bool = False, record_screen_path: str | None = None,
-                 record_sound_filename: str | None = None, frame_callback=None):
-        super().__init__(life_loss_terminal)
-        from ale_py import ALEInterface, LoggerMode
+    def __init__(self, games: list[Game], *, life_loss_terminal: bool = True, max_episode_frames: int = 0):
+        super().__init__(len(games), life_loss_terminal=life_loss_terminal, max_episode_frames=max_episode_frames)
+        self.games = games
+        first = games[0]
+        self.name, self.action_set, self.screen_shape = first.name, first.action_set, first.screen_shape
+        self._screen_buffer = np.empty((len(games), *self.screen_shape), dtype=np.uint8)
+        self._rewards = np.empty(len(games))
 
-        if frame_pooling not in FRAME_POOLINGS:
-            raise UsageError(f"--frame_pooling must be one of {', '.join(FRAME_POOLINGS)}, not {frame_pooling!r}")
-        rom_path = resolve_rom(rom)
-        ALEInterface.setLoggerMode(LoggerMode.Error)
-        self.ale = ALEInterface()
-        self.frame_skip = frame_skip
-        self.frame_pooling = frame_pooling
-        self.frame_callback = frame_callback
-        self.sound = sound
-        # Max pooling and frame callbacks need every frame of a step, so we skip frames
-        # ourselves; otherwise ALE skips frames (and colour-averages) internally, faster.
-        self.skip_in_python = frame_pooling == "max" or frame_callback is not None
-        self.ale.setInt("frame_skip", 1 if self.skip_in_python else frame_skip)
-        if frame_callback is not None and sound:
-            self.ale.setBool("sound_obs", True)
-        self.ale.setBool("color_averaging", frame_pooling == "average")
-        self.ale.setFloat("repeat_action_probability", repeat_action_probability)
-        if random_seed is not None:
-            self.ale.setInt("random_seed", int(random_seed) % (2**31))
-        if display_screen:
-            self.ale.setBool("display_screen", True)
-            self.ale.setBool("sound", sound)
-        if record_screen_path:
-            os.makedirs(record_screen_path, exist_ok=True)
-            self.ale.setString("record_screen_dir", record_screen_path)
-        if record_sound_filename:
-            self.ale.setBool("sound", True)
-            self.ale.setString("record_sound_filename", record_sound_filename)
-        try:
-            self.ale.loadROM(rom_path)
-        except RuntimeError as e:
-            raise UsageError(f"ALE cannot load ROM {rom_path!r} ({e}); use one of the bundled ROMs") from None
-        actions = self.ale.getMinimalActionSet() if minimal_action_set else self.ale.getLegalActionSet()
-        self._actions = list(actions)
-        self.action_set = [int(a.value) for a in actions]
-        self.name = game_name(rom_path)
-        self.rom_path = rom_path
-        self.screen_shape = tuple(screen_shape)
-        self.max_episode_frames = max_episode_frames
-        raw_h, raw_w = self.ale.getScreenDims()
-        self._gray = np.empty((raw_h, raw_w), dtype=np.uint8)
-        self._gray_prev = np.empty((raw_h, raw_w), dtype=np.uint8)
-        self._pooled = False  # True while self._gray holds the max-pooled screen of the last step
+    def game_ended(self, stream: int = 0) -> bool:
+        """Whether the game of a stream is over or capped right now, between steps too (record.sh
+        stops at the emulator frame where it ends)."""
+        game = self.games[stream]
+        return bool(game.game_over() or self._capped(game.episode_frames))
 
-    def reset_game(self) -> None:
-        self.ale.reset_game()
-        self._pooled = False
+    def _new_games(self, mask: np.ndarray) -> None:
+        for i in np.flatnonzero(mask):
+            self.games[i].reset_game()
 
-    def game_over(self) -> bool:
-        if self.ale.game_over():
-            return True
-        return bool(self.mode == "test" and self.max_episode_frames
-                    and self.ale.getEpisodeFrameNumber() >= self.max_episode_frames)
+    def _act(self, actions: np.ndarray) -> np.ndarray:
+        for i, game in enumerate(self.games):
+            self._rewards[i] = game.act(int(actions[i]))
+        return self._rewards
 
-    def act(self, action: int) -> float:
-        lives = self.ale.lives()
-        ale_action = self._actions[action]
-        if not self.skip_in_python:
-            reward = self.ale.act(ale_action)
-        elif self.frame_pooling == "max":
-            reward = self._act_max_pooled(ale_action)
-        else:
-            reward = 0
-            for _ in range(self.frame_skip):
-                reward += self._act_frame(ale_action)
-                if self.ale.game_over():
-                    break
-        self.life_lost = lives != self.ale.lives()
-        return float(reward)
+    def _screens(self) -> np.ndarray:
+        for i, game in enumerate(self.games):
+            self._screen_buffer[i] = game.get_screen()
+        return self._screen_buffer
 
-    def _act_max_pooled(self, ale_action) -> int:
-        """Play frame_skip frames; leave max(last frame, frame before) in self._gray (Nature DQN)."""
-        reward = 0
-        self.ale.getScreenGrayscale(self._gray_prev)  # a step that ends after one frame pools with this
-        for frame in range(self.frame_skip):
-            if frame == self.frame_skip - 1 and frame > 0:
-                self.ale.getScreenGrayscale(self._gray_prev)
-            reward += self._act_frame(ale_action)
-            if self.ale.game_over():
-                break
-        self.ale.getScreenGrayscale(self._gray)
-        np.maximum(self._gray, self._gray_prev, out=self._gray)
-        self._pooled = True
-        return reward
+    def _game_over(self) -> list[bool]:
+        return [game.game_over() for game in self.games]
 
-    def _act_frame(self, ale_action) -> int:
-        """One emulator frame, reported to frame_callback."""
-        reward = self.ale.act(ale_action)
-        if self.frame_callback is not None:
-            audio = self.ale.getAudio() if self.sound else None
-            self.frame_callback(self.ale.getScreenRGB(), audio)
-        return reward
+    def _get_lives(self) -> list[int]:
+        return [game.lives() for game in self.games]
 
-    def get_screen(self) -> np.ndarray:
-        if not self._pooled:
-            self.ale.getScreenGrayscale(self._gray)
-        return resize_screen(self._gray, self.screen_shape)
+    def _episode_frames(self) -> np.ndarray:
+        return np.array([game.episode_frames() for game in self.games])
 
-    def rgb_screen(self) -> np.ndarray:
-        """The current raw emulator frame in colour: uint8, shape (210, 160, 3)."""
-        return self.ale.getScreenRGB()
+    def _save_games(self) -> tuple[dict, dict[str, np.ndarray]]:
+        if len(self.games) == 1:  # the layout of earlier versions' single-game checkpoints
+            return self.games[0].save_state()
+        states = [game.save_state() for game in self.games]
+        return (dict(games=[meta for meta, _ in states]),
+                {f"stream{i}_{key}": value for i, (_, arrays) in enumerate(states) for key, value in arrays.items()})
 
-    def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        # ALE's own serialisation, with its random generator (sticky actions).
-        ale_state = self.ale.cloneState(include_rng=True).__getstate__()
-        return (dict(mode=self.mode, life_lost=self.life_lost),
-                dict(ale_state=np.frombuffer(ale_state, dtype=np.uint8)))
-
-    def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-        from ale_py import ALEState
-
-        self.ale.restoreState(ALEState(np.asarray(arrays["ale_state"], dtype=np.uint8).tobytes()))
-        self.mode, self.life_lost = meta["mode"], bool(meta["life_lost"])
-        self._pooled = False
-
-
-class GymEnvironment(Environment):
-    """A Gymnasium environment with image observations, e.g. ``ALE/Breakout-v5``.
-
-    Observations are converted to grayscale and resized to screen_shape (INTER_LINEAR).
-    A lost life is read from ``info["lives"]`` where the environment reports it.
-
-    Raises:
-        UsageError: the id is not registered (names the closest ids).
-    """
-
-    def __init__(self, env_id: str, *, screen_shape: tuple[int, int] = (84, 84),
-                 random_seed: int | None = None, life_loss_terminal: bool = True,
-                 max_episode_frames: int = 0, **make_kwargs):
-        super().__init__(life_loss_terminal)
-        import gymnasium as gym
-
-        try:
-            import ale_py
-
-            gym.register_envs(ale_py)
-        except ImportError:  # ALE ids are then simply unknown
-            pass
-        if env_id not in gym.envs.registry:
-            close = difflib.get_close_matches(env_id, list(gym.envs.registry), n=3, cutoff=0.6)
-            hint = f"did you mean {', '.join(close)}?" if close else "see gymnasium.envs.registry for the ids"
-            raise UsageError(f"unknown Gymnasium environment id {env_id!r}; {hint}")
-        self.env = gym.make(env_id, **make_kwargs)
-        space = self.env.action_space
-        if not hasattr(space, "n"):
-            raise UsageError(f"Gymnasium environment {env_id!r} has no discrete action space; DQN needs one")
-        self.action_set = list(range(int(space.n)))
-        self.name = game_name(env_id)
-        self.screen_shape = tuple(screen_shape)
-        self.max_episode_frames = max_episode_frames
-        self._seed = random_seed
-        self._obs = None
-        self._lives = 0
-        self._done = True
-
-    def reset_game(self) -> None:
-        self._obs, info = self.env.reset(seed=self._seed)
-        self._seed = None  # seed only the first reset, as Gymnasium recommends
-        self._lives = info.get("lives", 0)
-        self._done = False
-        self._steps = 0
-
-    def game_over(self) -> bool:
-        if self._done:
-            return True
-        ale = getattr(self.env.unwrapped, "ale", None)  # the frame cap needs ALE's frame counter
-        return bool(self.mode == "test" and self.max_episode_frames and ale is not None
-                    and ale.getEpisodeFrameNumber() >= self.max_episode_frames)
-
-    def act(self, action: int) -> float:
-        if self._obs is None:
-            self.reset_game()
-        self._obs, reward, terminated, truncated, info = self.env.step(action)
-        lives = info.get("lives", self._lives)
-        self.life_lost = lives < self._lives
-        self._lives = lives
-        self._steps += 1
-        self._done = bool(terminated or truncated)
-        return float(reward)
-
-    def get_screen(self) -> np.ndarray:
-        if self._obs is None:
-            self.reset_game()
-        obs = np.asarray(self._obs)
-        if obs.ndim == 3 and obs.shape[2] == 3:
-            obs = cv2.cvtColor(obs, cv2.COLOR_RGB2GRAY)
-        elif obs.ndim == 3:
-            obs = obs[..., 0]
-        if obs.dtype != np.uint8:
-            obs = np.clip(obs, 0, 255).astype(np.uint8)
-        return resize_screen(obs, self.screen_shape)
-
-    def rgb_screen(self) -> np.ndarray:
-        """The latest observation as given by the environment."""
-        return np.asarray(self._obs)
+    def _load_games(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        if "games" not in meta:
+            if len(self.games) != 1:
+                raise StateMismatch("the checkpoint was made with --num_envs 1; resume with --num_envs 1")
+            self.games[0].load_state(meta, arrays)
+            return
+        if len(meta["games"]) != len(self.games):
+            streams = len(meta["games"])
+            raise StateMismatch(f"the checkpoint was made with --num_envs {streams}; resume with --num_envs {streams}")
+        for i, game in enumerate(self.games):
+            prefix = f"stream{i}_"
+            game.load_state(meta["games"][i], {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
 
     def close(self) -> None:
-        self.env.close()
+        for game in self.games:
+            game.close()

@@ -1,4 +1,4 @@
-"""The one error type that reaches the user as a one-line message and exit status 2."""
+"""The error types of the run: UsageError reaches the user as one line and exit status 2."""
 
 
 class UsageError(Exception):
@@ -9,6 +9,11 @@ class UsageError(Exception):
     """
 
     exit_status = 2
+
+
+class StateMismatch(ValueError):
+    """A saved state (checkpoint component) made for another configuration of the run, such as
+    another --num_envs or --replay_size; the message names the option to change."""
 
 
 def report_usage_errors(run, prog: str = "simple_dqn") -> int:

@@ -48,11 +48,11 @@ def collect_states(agent, env, max_states: int = MAX_STATES) -> np.ndarray:
     """Play one game (test mode) and return its states: uint8 (n, history_length, H, W)."""
     states = []
     env.set_mode("test")
-    agent.restart_random()
+    agent.begin()
     while len(states) < max_states:
-        states.append(agent.buf.get_state()[0].copy())
-        _, _, _, terminal = agent.step(agent.exploration_rate_test)
-        if terminal:
+        states.append(agent.buffer.states[0].copy())
+        _, terminals = agent.step(agent.exploration_rate_test)
+        if terminals[0]:
             break
     return np.stack(states)
 
@@ -165,12 +165,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def run():
         from simple_dqn.atomic import ensure_writable_dir, write_text_atomic
-        from simple_dqn.main import build, load_arguments
+        from simple_dqn.build import build
+        from simple_dqn.main import load_arguments
 
-        args, snapshot = load_arguments(["--load_weights", own.snapshot, *rest])
+        # This tool plays one game.
+        args, snapshot = load_arguments(["--load_weights", own.snapshot, *rest, "--num_envs", "1"])
         if args.history_length < 3:
             raise UsageError("nvis needs history_length >= 3 to show three screens as colours")
-        args.num_envs = 1  # this tool plays one game
         env, _, net, agent = build(args, snapshot)
         path = args.visualization_file or os.path.join("results", f"{env.name}.html")
         ensure_writable_dir(path)

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from simple_dqn.errors import UsageError, report_usage_errors
+from simple_dqn.errors import report_usage_errors
 
 FPS = 60  # emulator frames per second at normal speed
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 1000.0)  # multiples of the game's speed ("a"/"s")
@@ -247,24 +247,26 @@ class Player:
     def run(self) -> float:
         """Play until game over (or q); returns the score."""
         agent, env, controls = self.agent, self.env, self.controls
+        game = env.games[0]
         env.set_mode("test")
-        agent.restart_random()
+        agent.begin()
         while not controls.quit:
             controls.held.clear()
             for key in self.display.poll():
                 controls.press(key)
             if controls.manual:
-                action = manual_action(env, controls.held)
+                actions = np.array([manual_action(env, controls.held)])
             else:
-                action = agent.choose_action(agent.exploration_rate_test)
-            self.score += env.act(action)
-            agent.buf.add(env.get_screen())
-            if not hasattr(env, "frame_callback"):
-                # Environments without a frame hook are drawn once per step.
-                self.on_frame(np.asarray(env.rgb_screen()), None)
-            if env.is_terminal():
+                actions = agent.choose_actions(agent.exploration_rate_test)
+            rewards, screens, terminals = env.step(actions)
+            self.score += rewards[0]
+            agent.buffer.add(screens)
+            if not hasattr(game, "frame_callback"):
+                # Games without a frame hook are drawn once per step.
+                self.on_frame(np.asarray(game.rgb_screen()), None)
+            if terminals[0]:
                 break
-        self.display.draw(np.asarray(env.rgb_screen()), "GAME OVER  " + status_line(self.score, controls, self.frames))
+        self.display.draw(np.asarray(game.rgb_screen()), "GAME OVER  " + status_line(self.score, controls, self.frames))
         return self.score
 
 
@@ -279,9 +281,12 @@ def main(argv: list[str] | None = None) -> int:
     own, rest = parser.parse_known_args(argv)
 
     def run():
-        from simple_dqn.main import build, load_arguments
+        from simple_dqn.build import build
+        from simple_dqn.main import load_arguments
 
-        args, snapshot = load_arguments(["--load_weights", own.snapshot, "--log_level", "WARNING", *rest])
+        # This tool plays one game.
+        args, snapshot = load_arguments(["--load_weights", own.snapshot, "--log_level", "WARNING", *rest,
+                                         "--num_envs", "1"])
         controls = Controls()
         controls.speed_index = SPEEDS.index(own.speed)
         display = choose_display(own.display, f"simple_dqn: {snapshot.game}")
@@ -292,7 +297,6 @@ def main(argv: list[str] | None = None) -> int:
                 kwargs = dict(frame_callback=player.on_frame, sound=display.sound)
                 # The terminal draws once per agent step; a window draws every frame.
                 player.draw_every = args.frame_skip if isinstance(display, TerminalDisplay) else 1
-            args.num_envs = 1  # this tool plays one game
             env, _, _, agent = build(args, snapshot, **kwargs)
             player.env, player.agent = env, agent
             score = player.run()

@@ -4,7 +4,8 @@ Transition i is sampled with probability P(i) = p_i^alpha / sum_k p_k^alpha, whe
 p_i = |TD error_i| + epsilon (Section 3.3, proportional variant); new transitions get the
 largest priority seen so far, so each is replayed at least once soon. The bias is corrected
 with importance-sampling weights w_i = (N * P(i))^-beta / max_j w_j (Section 3.4, the max
-taken over the minibatch), beta annealed linearly from beta_start to 1 over training.
+taken over the minibatch), beta annealed linearly from beta_start to 1 over the minibatches of
+training: the memory counts the minibatches it samples and owns the schedule.
 """
 
 from __future__ import annotations
@@ -21,19 +22,21 @@ class PrioritizedReplayMemory(ReplayMemory):
 
     Args (beyond ReplayMemory's):
         alpha: priority exponent (paper: 0.6).
-        beta_start: importance-sampling exponent at step 0 (paper: 0.4).
-        beta_steps: train steps over which beta reaches 1.
+        beta_start: importance-sampling exponent of the first minibatch (paper: 0.4).
+        beta_samples: minibatches over which beta reaches 1 (all of training's).
+        samples: minibatches already sampled (a run resumed from a snapshot goes on from there).
         epsilon: added to |TD error| so that no priority is zero.
 
     Memory: adds a float64 sum tree of 2 * 2^ceil(log2(size)) nodes (16.8 MB for 1M).
     """
 
-    def __init__(self, *, alpha: float = 0.6, beta_start: float = 0.4, beta_steps: int = 50_000_000,
-                 epsilon: float = 1e-6, **kwargs):
+    def __init__(self, *, alpha: float = 0.6, beta_start: float = 0.4, beta_samples: int = 12_500_000,
+                 samples: int = 0, epsilon: float = 1e-6, **kwargs):
         super().__init__(**kwargs)
         self.alpha = alpha
         self.beta_start = beta_start
-        self.beta_steps = beta_steps
+        self.beta_samples = beta_samples
+        self.samples = samples
         self.epsilon = epsilon
         self.tree = SumTree(self.size)
         self.max_priority = 1.0  # already raised to alpha
@@ -48,9 +51,9 @@ class PrioritizedReplayMemory(ReplayMemory):
         self.tree.set(np.array([self.next_row(stream)]), np.array([0.0 if start else self.max_priority]))
         super().add(action, reward, screen, terminal, start, stream)
 
-    def beta(self, step: int) -> float:
-        """Importance-sampling exponent at train step ``step``."""
-        return linear_decay(step, self.beta_start, 1.0, self.beta_steps)
+    def beta(self) -> float:
+        """Importance-sampling exponent of the next minibatch."""
+        return linear_decay(self.samples, self.beta_start, 1.0, self.beta_samples)
 
     def sample_indexes(self, n: int) -> np.ndarray:
         """Draw n valid indexes in proportion to priority (invalid draws are redrawn)."""
@@ -62,10 +65,12 @@ class PrioritizedReplayMemory(ReplayMemory):
             indexes[bad] = self.tree.sample(int(bad.sum()), self.rng)
         raise RuntimeError("could not sample valid transitions by priority; play more random_steps")
 
-    def sample(self, step: int = 0) -> Minibatch:
+    def sample(self) -> Minibatch:
+        """A minibatch drawn in proportion to priority, with its importance-sampling weights."""
         indexes = self.sample_indexes(self.batch_size)
         probabilities = self.tree.get(indexes) / self.tree.total
-        weights = (self.count * probabilities) ** -self.beta(step)
+        weights = (self.count * probabilities) ** -self.beta()
+        self.samples += 1
         weights /= weights.max()
         return self.gather(indexes, weights.astype(np.float32))
 
@@ -81,10 +86,11 @@ class PrioritizedReplayMemory(ReplayMemory):
         meta, arrays = super().save_state()
         rows = self.saved_rows()
         arrays["priorities"] = self.tree.get(np.arange(rows.start, rows.stop))
-        return dict(meta, max_priority=self.max_priority), arrays
+        return dict(meta, max_priority=self.max_priority, samples=self.samples), arrays
 
     def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
         super().load_state(meta, arrays)
         rows = self.saved_rows()
         self.tree.set(np.arange(rows.start, rows.stop), np.asarray(arrays["priorities"], dtype=np.float64))
         self.max_priority = float(meta["max_priority"])
+        self.samples = int(meta.get("samples", self.samples))  # earlier versions counted train steps

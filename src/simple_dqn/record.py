@@ -47,7 +47,7 @@ class FrameRecorder:
     def __call__(self, rgb: np.ndarray, audio: np.ndarray | None) -> None:
         if self.done:
             return
-        self.done = self.env is not None and self.env.game_over()
+        self.done = self.env is not None and self.env.game_ended()
         self.frames.append(rgb.copy())
         if audio is not None:
             self.audio.append(np.asarray(audio, dtype=np.uint8).copy())
@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     own, rest = parser.parse_known_args(argv)
 
     def run():
-        from simple_dqn.main import build, load_arguments
+        from simple_dqn.build import build
+        from simple_dqn.main import load_arguments
         from simple_dqn.snapshot import split_snapshot_name
 
         from simple_dqn.atomic import ensure_writable_dir
@@ -150,12 +151,12 @@ def main(argv: list[str] | None = None) -> int:
             ensure_writable_dir(own.gif)
         if own.gif_start < 0 or own.gif_seconds <= 0:
             raise UsageError("--gif_start must be >= 0 and --gif_seconds > 0")
-        args, snapshot = load_arguments(["--load_weights", own.snapshot, *rest])
+        # This tool plays one game.
+        args, snapshot = load_arguments(["--load_weights", own.snapshot, *rest, "--num_envs", "1"])
         if args.environment != "ale":
             raise UsageError("record.sh records ALE games only; this snapshot is for "
                              f"{args.environment!r}")
         recorder = FrameRecorder()
-        args.num_envs = 1  # this tool plays one game
         env, _, _, agent = build(args, snapshot, frame_callback=recorder, sound=own.record_sound)
         env.set_mode("test")
         recorder.env = env

@@ -62,6 +62,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from simple_dqn.errors import StateMismatch
+
 MAX_SAMPLING_ROUNDS = 100  # bound on the rejection-sampling rounds of one minibatch
 
 
@@ -332,8 +334,8 @@ class ReplayMemory:
             self._device_screens[torch.from_numpy(rows).to(self.device)] = \
                 torch.from_numpy(self.screens[rows]).to(self.device)
 
-    def sample(self, step: int = 0) -> Minibatch:
-        """A minibatch of batch_size uniformly sampled valid transitions (step: unused here)."""
+    def sample(self) -> Minibatch:
+        """A minibatch of batch_size uniformly sampled valid transitions."""
         return self.gather(self.sample_indexes(self.batch_size))
 
     def update_priorities(self, indexes: np.ndarray, td_errors: np.ndarray) -> None:
@@ -357,14 +359,15 @@ class ReplayMemory:
         """Restore from save_state().
 
         Raises:
-            ValueError: the saved memory does not fit this one (size, streams or screen shape).
+            StateMismatch: the saved memory was made for another size, number of streams or screen shape.
+            ValueError: a damaged array.
         """
         if int(meta["size"]) != self.size or tuple(arrays["screens"].shape[1:]) != self.screen_shape:
-            raise ValueError(f"the saved replay memory holds {meta['size']} screens of "
+            raise StateMismatch(f"the saved replay memory holds {meta['size']} screens of "
                              f"{tuple(arrays['screens'].shape[1:])}, this one {self.size} of {self.screen_shape}")
         streams = int(meta.get("streams", 1))
         if streams != self.streams:
-            raise ValueError(f"the saved replay memory holds {streams} streams (--num_envs {streams}), this one "
+            raise StateMismatch(f"the saved replay memory holds {streams} streams (--num_envs {streams}), this one "
                              f"{self.streams}; resume with --num_envs {streams}")
         if streams == 1:
             counts, currents = [int(meta["count"])], [int(meta["current"])]

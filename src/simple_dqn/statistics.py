@@ -101,8 +101,7 @@ class Statistics:
         self.epoch_start_time = time.perf_counter()
         self.num_steps = 0
         self.num_games = 0
-        self.game_rewards = 0.0
-        self.stream_rewards = np.zeros(0)  # running reward of each stream's game (--num_envs)
+        self.stream_rewards = np.zeros(0)  # running reward of each stream's game
         self.average_reward = 0.0
         self.min_game_reward = math.inf
         self.max_game_reward = -math.inf
@@ -113,23 +112,12 @@ class Statistics:
 
             self._bar = tqdm(total=total_steps, desc=phase, unit="step", leave=False, mininterval=0.5)
 
-    def on_step(self, action: int, reward: float, terminal: bool, exploration_rate: float) -> None:
-        """Count one agent step (called by the agent)."""
-        self.game_rewards += reward
-        self.num_steps += 1
-        self.steps_seen += 1
-        self.last_exploration_rate = exploration_rate
-        if terminal:
-            self._end_game(self.game_rewards)
-            self.game_rewards = 0.0
-        self._update_bar(1, exploration_rate)
+    def on_step(self, actions: np.ndarray, rewards: np.ndarray, terminals: np.ndarray, exploration_rate: float,
+                steps: int | None = None) -> None:
+        """Count one step of the N streams (called by the agent).
 
-    def on_steps(self, actions: np.ndarray, rewards: np.ndarray, terminals: np.ndarray, exploration_rate: float,
-                 steps: int | None = None) -> None:
-        """Count one step of N streams (called by the vector agent).
-
-        actions int (N,), rewards float (N,), terminals bool (N,); steps: how many of them
-        count (default N). Each stream keeps its own running game reward.
+        actions int (N,), rewards float (N,) raw game rewards, terminals bool (N,); steps: how
+        many of them count (default N). Each stream keeps its own running game reward.
         """
         if len(self.stream_rewards) != len(rewards):
             self.stream_rewards = np.zeros(len(rewards))
@@ -138,9 +126,10 @@ class Statistics:
         self.num_steps += steps
         self.steps_seen += steps
         self.last_exploration_rate = exploration_rate
-        for i in np.flatnonzero(terminals):
-            self._end_game(float(self.stream_rewards[i]))
-            self.stream_rewards[i] = 0.0
+        if np.count_nonzero(terminals):  # not any(): this runs every step
+            for i in np.flatnonzero(terminals):
+                self._end_game(float(self.stream_rewards[i]))
+                self.stream_rewards[i] = 0.0
         self._update_bar(steps, exploration_rate)
 
     def on_update(self, net) -> None:
@@ -178,13 +167,15 @@ class Statistics:
         if self.num_games == 0:
             # No episode ended in the phase: report the unfinished one, as the original did
             # (with N streams, their N unfinished ones).
-            unfinished = self.stream_rewards if len(self.stream_rewards) else np.array([self.game_rewards])
+            unfinished = self.stream_rewards if len(self.stream_rewards) else np.zeros(1)
             self.num_games = len(unfinished)
             self.average_reward = float(unfinished.mean())
             self.min_game_reward, self.max_game_reward = float(unfinished.min()), float(unfinished.max())
         if self.validation_states is None and memory is not None and memory.count > memory.batch_size + memory.history_length:
             # A fixed set of states for tracking Q-value dynamics (Mnih et al. 2015, Fig. 2).
-            prestates = memory.sample().prestates  # a tensor on the GPU with --replay_on_gpu
+            # Drawn as a minibatch is, but not one: prioritized replay's schedule counts minibatches.
+            prestates = memory.gather(memory.sample_indexes(memory.batch_size)).prestates
+            # A tensor on the GPU with --replay_on_gpu.
             self.validation_states = prestates.cpu().numpy() if hasattr(prestates, "cpu") else prestates.copy()
         meanq = 0.0
         if self.validation_states is not None and net is not None:
@@ -193,7 +184,7 @@ class Statistics:
         return [epoch, phase, self.num_steps, self.num_games, self.average_reward,
                 _number(self.min_game_reward), _number(self.max_game_reward), self.last_exploration_rate,
                 total_train_steps, memory.count if memory is not None else 0, meanq, meancost,
-                net.train_iterations if net is not None else 0, total_time, epoch_time,
+                net.weight_updates if net is not None else 0, total_time, epoch_time,
                 self.num_steps / epoch_time if epoch_time > 0 else 0.0]
 
     def write(self, epoch: int, phase: str, *, total_train_steps: int, memory, net) -> list:
@@ -227,7 +218,7 @@ class Statistics:
         """The running counts of the phase, the rows written and the validation states."""
         now = time.perf_counter()
         meta = dict(phase=self.phase, num_steps=self.num_steps, num_games=self.num_games,
-                    game_rewards=self.game_rewards, average_reward=self.average_reward,
+                    average_reward=self.average_reward,
                     min_game_reward=_json_number(self.min_game_reward),
                     max_game_reward=_json_number(self.max_game_reward),
                     stream_rewards=self.stream_rewards.tolist(),
@@ -236,12 +227,14 @@ class Statistics:
         arrays = {} if self.validation_states is None else dict(validation_states=self.validation_states)
         return meta, arrays
 
-    def load_state(self, meta: dict, arrays: dict, total_steps: int | None = None) -> None:
+    def load_state(self, meta: dict, arrays: dict) -> None:
         """Restore from save_state() and rewrite the CSV with the saved rows (dropping any later ones)."""
-        self.reset(meta["phase"], total_steps)
-        for key in ("num_steps", "num_games", "game_rewards", "average_reward", "last_exploration_rate"):
+        self.reset(meta["phase"])
+        for key in ("num_steps", "num_games", "average_reward", "last_exploration_rate"):
             setattr(self, key, meta[key])
         self.stream_rewards = np.asarray(meta.get("stream_rewards", []), dtype=np.float64)
+        if not len(self.stream_rewards) and "game_rewards" in meta:  # an earlier version's single game
+            self.stream_rewards = np.array([meta["game_rewards"]], dtype=np.float64)
         self.steps_seen = int(meta.get("steps_seen", 0))
         self.min_game_reward = float(meta["min_game_reward"])
         self.max_game_reward = float(meta["max_game_reward"])

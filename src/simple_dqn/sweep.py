@@ -94,7 +94,7 @@ def parse_grid(items: list[str], train_options: set[str]) -> list[tuple[str, lis
 def trial_configs(games: list[str], seeds: int, grid: list[tuple[str, list[str]]], train_argv: list[str],
                   folder: str) -> list[dict]:
     """One Ray config per game x seed x grid point, in that order."""
-    from simple_dqn.environment import game_name
+    from simple_dqn.roms import game_name
 
     names = [name for name, _ in grid]
     configs = []
@@ -136,7 +136,7 @@ def check_trials(configs: list[dict]) -> None:
         UsageError: a bad option or value, or a game that does not exist.
     """
     from simple_dqn.arguments import parse_arguments
-    from simple_dqn.main import make_environment
+    from simple_dqn.build import make_environment
 
     opened = set()
     for config in configs:

@@ -48,7 +48,7 @@ class TensorBoardLog:
 
     def update(self, net) -> None:
         """After a weight update: log its loss and mean Q every every_updates updates."""
-        updates = net.train_iterations
+        updates = net.weight_updates
         if updates % self.every_updates or net.last_cost is None:
             return
         self.writer.add_scalar("update/loss", float(net.last_cost), updates)

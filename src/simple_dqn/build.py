@@ -1,0 +1,199 @@
+"""The components of a run, built in a straight line from the parsed arguments.
+
+The environment of --num_envs games, the replay memory, the Q-networks and the agent that
+plays and trains with them (DQN Zoo's run_atari.py builds its parts the same way).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+
+import numpy as np
+
+from simple_dqn.errors import UsageError
+
+logger = logging.getLogger("simple_dqn")
+
+
+def plays_gymnasium(args) -> bool:
+    """Whether args.game goes through Gymnasium: --environment gym, or a name like ALE/Breakout-v5
+    that is not a file."""
+    return args.environment == "gym" or bool(not os.path.exists(args.game) and re.search(r"-v\d+$", args.game))
+
+
+def make_environment(args, **ale_kwargs):
+    """The --num_envs streams of the game named by args.game / args.environment (see environment.py).
+
+    ALE games above one stream play on ALE's vector environment; the others step one emulator
+    per stream in turn, stream i seeded with random_seed + i so that the streams differ.
+    ale_kwargs: extra ALEGame arguments (frame_callback, sound) for one ALE game.
+    """
+    from simple_dqn.environment import GameEnvironment
+
+    rules = dict(life_loss_terminal=args.life_loss_terminal, max_episode_frames=args.max_episode_frames)
+    screen_shape = (args.screen_height, args.screen_width)
+    if args.environment == "ale" and not plays_gymnasium(args) and args.num_envs > 1:
+        from simple_dqn.ale_vector_environment import ALEVectorEnvironment
+
+        return ALEVectorEnvironment(args.game, args.num_envs, frame_skip=args.frame_skip,
+                                    repeat_action_probability=args.repeat_action_probability,
+                                    minimal_action_set=args.minimal_action_set, frame_pooling=args.frame_pooling,
+                                    screen_shape=screen_shape, random_seed=args.random_seed, **rules)
+    seeds = [None if args.random_seed is None else args.random_seed + i for i in range(args.num_envs)]
+    if args.environment == "catch":
+        from simple_dqn.catch import CatchGame
+
+        games = [CatchGame(screen_shape=screen_shape, random_seed=seed) for seed in seeds]
+    elif plays_gymnasium(args):
+        from simple_dqn.gym_game import GymGame
+
+        kwargs = {}
+        if args.game.startswith("ALE/") or "NoFrameskip" in args.game:
+            # ALE-backed ids take the same emulator options as --environment ale.
+            kwargs = dict(repeat_action_probability=args.repeat_action_probability, frameskip=args.frame_skip,
+                          full_action_space=not args.minimal_action_set)
+        games = [GymGame(args.game, screen_shape=screen_shape, random_seed=seed, **kwargs) for seed in seeds]
+    else:
+        from simple_dqn.ale_game import ALEGame
+
+        games = [ALEGame(args.game, frame_skip=args.frame_skip,
+                         repeat_action_probability=args.repeat_action_probability,
+                         minimal_action_set=args.minimal_action_set, frame_pooling=args.frame_pooling,
+                         screen_shape=screen_shape, random_seed=args.random_seed,
+                         display_screen=args.display_screen, record_screen_path=args.record_screen_path,
+                         record_sound_filename=args.record_sound_filename, **ale_kwargs)]
+    return GameEnvironment(games, **rules)
+
+
+def choose_device(args) -> str:
+    """torch device for --backend/--device_id; default gpu when CUDA is available.
+
+    Raises:
+        UsageError: --backend gpu on a machine without CUDA, or a device id that does not exist.
+    """
+    import torch
+
+    cuda = torch.cuda.is_available()
+    backend = args.backend or ("gpu" if cuda else "cpu")
+    if backend == "cpu":
+        for flag in ("cuda_graphs", "replay_on_gpu"):
+            if getattr(args, flag, None):
+                raise UsageError(f"--{flag} needs the gpu backend; drop it or add --backend gpu on a CUDA machine")
+        return "cpu"
+    if not cuda:
+        raise UsageError("--backend gpu needs CUDA, which this machine does not have; use --backend cpu")
+    if args.device_id >= torch.cuda.device_count():
+        raise UsageError(f"--device_id {args.device_id} does not exist: this machine has "
+                         f"{torch.cuda.device_count()} GPU(s)")
+    torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN time its kernels once
+    return f"cuda:{args.device_id}"
+
+
+def make_memory(args, screen_shape, rng, device: str = "cpu"):
+    """Uniform or prioritized replay memory, as the options say, one stream per game.
+
+    device: the network's; the screens are mirrored there with --replay_on_gpu.
+    """
+    from simple_dqn.replay_memory import ReplayMemory
+
+    kwargs = dict(size=args.replay_size, history_length=args.history_length, screen_shape=screen_shape,
+                  batch_size=args.batch_size, rng=rng, streams=args.num_envs, n_step=args.n_step,
+                  device=device if getattr(args, "replay_on_gpu", False) else None)
+    if not args.prioritized_replay:
+        return ReplayMemory(**kwargs)
+    from simple_dqn.prioritized_replay import PrioritizedReplayMemory
+
+    per_step = args.train_repeat / args.train_frequency  # minibatches per train step
+    return PrioritizedReplayMemory(alpha=args.priority_alpha, beta_start=args.priority_beta_start,
+                                   beta_samples=int(args.epochs * args.train_steps * per_step),
+                                   samples=int(args.start_epoch * args.train_steps * per_step),
+                                   epsilon=args.priority_epsilon, **kwargs)
+
+
+def make_network(args, num_actions: int, screen_shape: tuple[int, int], device: str):
+    """The Q-networks and their update from parts: the Nature network (online, initialised, and
+    target), the optimizer over the online weights and the TD loss.
+
+    Raises:
+        ValueError: a screen smaller than the network accepts, or an unknown loss or init.
+    """
+    from functools import partial
+
+    import torch
+
+    from simple_dqn.deepqnetwork import DTYPES, LOSSES, DeepQNetwork, QNetwork, init_weights, td_loss
+    from simple_dqn.optimizers import make_optimizer
+
+    if args.loss not in LOSSES:
+        raise ValueError(f"unknown loss {args.loss!r}")
+    architecture = dict(num_actions=num_actions, history_length=args.history_length, screen_shape=screen_shape,
+                        batch_norm=args.batch_norm, dueling=args.dueling, channels_last=args.channels_last)
+    placement = dict(device=torch.device(device), dtype=DTYPES[args.datatype],
+                     memory_format=torch.channels_last if args.channels_last else torch.contiguous_format)
+    online = QNetwork(**architecture)
+    init_weights(online, args.init)
+    online.to(**placement)
+    target = QNetwork(**architecture).to(**placement)
+    # CUDA graphs are the gpu default (bench/gpu.py: 2.6x the eager train phase on an H100).
+    cuda_graphs = getattr(args, "cuda_graphs", None)
+    graphs = device != "cpu" if cuda_graphs is None else bool(cuda_graphs)
+    optimizer = make_optimizer(args.optimizer, online.parameters(), learning_rate=args.learning_rate,
+                               decay_rate=args.decay_rate, rmsprop_variant=args.rmsprop_variant,
+                               batch_size=args.batch_size, capturable=graphs)
+    return DeepQNetwork(online, target, optimizer, partial(td_loss, loss=args.loss, clip_error=args.clip_error),
+                        discount_rate=args.discount_rate, min_reward=args.min_reward, max_reward=args.max_reward,
+                        double_q=args.double_q, autocast=args.autocast, cuda_graphs=graphs)
+
+
+def build(args, snapshot, **env_kwargs):
+    """Seed the generators and build (env, mem, net, agent) from the resolved arguments.
+
+    snapshot: the --load_weights snapshot, or None. env_kwargs go to the ALE game (play and
+    record hook into its frames).
+
+    Raises:
+        UsageError: a bad game, an incompatible snapshot or an unusable backend.
+    """
+    import torch
+
+    from simple_dqn.agent import Agent
+    from simple_dqn.snapshot import check_compatible, snapshot_fields
+
+    if args.random_seed is not None:
+        random.seed(args.random_seed)
+        np.random.seed(args.random_seed % 2**32)
+        torch.manual_seed(args.random_seed)
+    rng = np.random.default_rng(args.random_seed)
+    device = choose_device(args)
+    from simple_dqn.atomic import ensure_writable_dir
+
+    for path in (args.save_weights_prefix, args.csv_file):
+        if path:
+            ensure_writable_dir(path)
+
+    env = make_environment(args, **env_kwargs)
+    if snapshot is not None:
+        check_compatible(snapshot.path, snapshot_fields(snapshot), game=env.name, num_actions=env.num_actions,
+                         screen_shape=env.screen_shape, history_length=args.history_length)
+    mem = make_memory(args, env.screen_shape, rng, device)
+    net = make_network(args, env.num_actions, env.screen_shape, device)
+    if snapshot is not None:
+        logger.info("Loading weights from %s", snapshot.path)
+        try:
+            net.load_weights(snapshot.tensors)
+        except ValueError as e:
+            raise UsageError(f"snapshot {snapshot.path!r} does not fit this network: {e}") from None
+        if args.start_epoch == snapshot.epoch:
+            net.weight_updates = snapshot.weight_updates  # resuming: the CSV's weight_updates go on
+    agent = Agent(env, mem, net, history_length=args.history_length,
+                  exploration_rate_start=args.exploration_rate_start,
+                  exploration_rate_end=args.exploration_rate_end,
+                  exploration_decay_steps=args.exploration_decay_steps,
+                  exploration_rate_test=args.exploration_rate_test, train_frequency=args.train_frequency,
+                  train_repeat=args.train_repeat, target_steps=args.target_steps,
+                  random_starts=args.random_starts, total_train_steps=args.start_epoch * args.train_steps,
+                  rng=rng)
+    return env, mem, net, agent

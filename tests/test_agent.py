@@ -1,0 +1,215 @@
+"""The agent's calls to its environment, network and memory, recorded in order (DQN Zoo's tape).
+
+Fakes stand in for the three parts; each appends what it was asked to one list, the tape, so a
+test reads as the sequence of events of a few steps: one game (N = 1) and three (N = 3).
+"""
+
+import numpy as np
+
+from simple_dqn.agent import Agent
+
+SHAPE = (2, 2)
+
+
+class FakeEnvironment:
+    """N streams whose step i (from 1) is terminal in the streams listed in terminal_at[i]."""
+
+    name, action_set, screen_shape = "fake", [0, 1, 2], SHAPE
+
+    def __init__(self, tape, num_envs, terminal_at=None):
+        self.tape, self.num_envs, self.terminal_at = tape, num_envs, terminal_at or {}
+        self.num_actions = len(self.action_set)
+        self.steps = 0
+
+    def restart(self, mask=None):
+        mask = np.ones(self.num_envs, dtype=bool) if mask is None else mask
+        self.tape.append(("env.restart", mask.astype(int).tolist()))
+        return np.full((self.num_envs, *SHAPE), 200, dtype=np.uint8)
+
+    def step(self, actions):
+        self.steps += 1
+        self.tape.append(("env.step", actions.tolist()))
+        terminals = np.zeros(self.num_envs, dtype=bool)
+        terminals[self.terminal_at.get(self.steps, [])] = True
+        return np.ones(self.num_envs), np.full((self.num_envs, *SHAPE), self.steps, dtype=np.uint8), terminals
+
+
+class FakeNetwork:
+    """Greedy action 2 everywhere."""
+
+    def __init__(self, tape):
+        self.tape = tape
+
+    def predict(self, states):
+        self.tape.append(("net.predict", len(states)))
+        q = np.zeros((len(states), 3), dtype=np.float32)
+        q[:, 2] = 1.0
+        return q
+
+    def train(self, minibatch):
+        self.tape.append(("net.train",))
+        return np.zeros(2)
+
+    def update_target_network(self):
+        self.tape.append(("net.update_target_network",))
+
+
+class FakeMemory:
+    count, batch_size = 1000, 2
+
+    def __init__(self, tape):
+        self.tape = tape
+
+    def add(self, action, reward, screen, terminal, start=False, stream=0):
+        self.tape.append(("mem.add", stream, "start" if start else (int(action), bool(terminal))))
+
+    def sample(self):
+        self.tape.append(("mem.sample",))
+        return type("Minibatch", (), dict(indexes=np.arange(2)))()
+
+    def update_priorities(self, indexes, td_errors):
+        self.tape.append(("mem.update_priorities",))
+
+
+class FakeStatistics:
+    def __init__(self, tape):
+        self.tape = tape
+
+    def on_step(self, actions, rewards, terminals, exploration_rate, steps=None):
+        self.tape.append(("stats.on_step", len(actions) if steps is None else steps))
+
+    def on_update(self, net):
+        self.tape.append(("stats.on_update",))
+
+
+def make_agent(num_envs, terminal_at=None, **kwargs):
+    tape = []
+    env = FakeEnvironment(tape, num_envs, terminal_at)
+    agent = Agent(env, FakeMemory(tape), FakeNetwork(tape), history_length=1, exploration_rate_start=0.0,
+                  exploration_rate_end=0.0, exploration_rate_test=0.0, rng=np.random.default_rng(0),
+                  **kwargs)
+    agent.callback = FakeStatistics(tape)
+    return agent, tape
+
+
+def test_one_game_train_tape():
+    agent, tape = make_agent(1, terminal_at={3: [0]}, random_starts=0, train_frequency=2, target_steps=3)
+    assert agent.train(4) == 4
+    update = [("mem.sample",), ("net.train",), ("mem.update_priorities",), ("stats.on_update",)]
+    act = [("net.predict", 1), ("env.step", [2]), ("mem.add", 0, (2, False)), ("stats.on_step", 1)]
+    assert tape == [
+        ("env.restart", [1]), ("mem.add", 0, "start"),
+        *act, ("net.update_target_network",), *update,  # train step 0: target copy, then a minibatch
+        *act,  # 1
+        ("net.predict", 1), ("env.step", [2]), ("mem.add", 0, (2, True)), ("stats.on_step", 1),
+        ("env.restart", [1]), ("mem.add", 0, "start"), *update,  # 2: the episode ends, the next begins
+        *act, ("net.update_target_network",),  # 3
+    ]
+    assert agent.total_train_steps == 4
+
+
+def test_one_game_random_start_is_played_at_once_and_not_counted():
+    agent, tape = make_agent(1, random_starts=2, train_frequency=100, target_steps=0)
+    agent.train(1)
+    noops = int(np.random.default_rng(0).integers(1, 3, size=1)[0]) + 1  # history 1 .. 2 no-ops, plus one
+    assert tape == [("env.restart", [1]), ("mem.add", 0, "start"),
+                    *[("env.step", [0]), ("mem.add", 0, (0, False))] * noops,  # stored, no statistics
+                    ("net.predict", 1), ("env.step", [2]), ("mem.add", 0, (2, False)), ("stats.on_step", 1),
+                    ("mem.sample",), ("net.train",), ("mem.update_priorities",), ("stats.on_update",)]
+    assert agent.total_train_steps == 1
+
+
+def test_three_games_tape():
+    agent, tape = make_agent(3, terminal_at={2: [1]}, random_starts=0, train_frequency=2, target_steps=0)
+    assert agent.train(6) == 6
+    adds = [("mem.add", i, (2, False)) for i in range(3)]
+    update = [("mem.sample",), ("net.train",), ("mem.update_priorities",), ("stats.on_update",)]
+    assert tape == [
+        ("env.restart", [1, 1, 1]), *[("mem.add", i, "start") for i in range(3)],
+        ("net.predict", 3), ("env.step", [2, 2, 2]), *adds, ("stats.on_step", 3),
+        *update, *update,  # steps 0 and 2 of the three counted: one minibatch per train_frequency steps
+        ("net.predict", 3), ("env.step", [2, 2, 2]), adds[0], ("mem.add", 1, (2, True)), adds[2],
+        ("stats.on_step", 3), ("env.restart", [0, 1, 0]), ("mem.add", 1, "start"),
+        *update,  # step 4
+    ]
+
+
+class BackgroundEnvironment(FakeEnvironment):
+    """Games that step on their own threads between send and recv, as ALE's vector environment."""
+
+    steps_in_background = True
+
+    def send(self, actions):
+        self.tape.append(("env.send", actions.tolist()))
+        self.sent = actions
+
+    def recv(self):
+        self.tape.append(("env.recv",))
+        self.steps += 1
+        terminals = np.zeros(self.num_envs, dtype=bool)
+        return np.ones(self.num_envs), np.full((self.num_envs, *SHAPE), self.steps, dtype=np.uint8), terminals
+
+
+def test_three_games_train_while_the_games_step():
+    """On games that step in the background the minibatches due run between send and recv."""
+    tape = []
+    agent = Agent(BackgroundEnvironment(tape, 3), FakeMemory(tape), FakeNetwork(tape), history_length=1,
+                  exploration_rate_start=0.0, exploration_rate_end=0.0, random_starts=0, train_frequency=2,
+                  target_steps=0, rng=np.random.default_rng(0))
+    agent.train(3)
+    update = [("mem.sample",), ("net.train",), ("mem.update_priorities",)]
+    step = tape.index(("env.send", [2, 2, 2]))
+    assert tape[step - 1] == ("net.predict", 3)
+    assert tape[step + 1:step + 8] == [*update, *update, ("env.recv",)]  # steps 0 and 2 of the three
+    assert tape[step + 8:] == [("mem.add", i, (2, False)) for i in range(3)]
+    agent.overlap = False
+    tape.clear()
+    agent.train(3, restart=False)
+    assert [e[0] for e in tape[:2]] == ["net.predict", "env.step"] and ("env.send", [2, 2, 2]) not in tape
+
+
+def test_three_games_random_starts_are_counted_no_op_actions():
+    agent, tape = make_agent(3, random_starts=2, train_frequency=100, target_steps=0)
+    draws = np.random.default_rng(0)
+    assert agent.test(3) == 3
+    draws.integers(1, 3, size=3)
+    steps = [event for event in tape if event[0] == "env.step"]
+    assert steps == [("env.step", [0, 0, 0])]  # every stream starts with at least two no-ops
+    assert ("stats.on_step", 3) in tape and "net.predict" not in [event[0] for event in tape]
+    noops = draws.integers(1, 3, size=3) + 1  # the next phase's random starts (history 1 .. 2, plus one)
+    agent.test(3 * (int(noops.max()) + 1))
+    first_actions = [event[1] for event in tape if event[0] == "env.step"]
+    for stream in range(3):
+        column = [actions[stream] for actions in first_actions[1:]]  # the second phase's steps
+        assert column[:noops[stream]] == [0] * noops[stream] and column[noops[stream]] == 2
+
+
+def test_play_counts_whole_games_of_all_streams():
+    agent, tape = make_agent(2, terminal_at={1: [0], 2: [0, 1], 3: [1]}, random_starts=0)
+    scores = agent.play(3)
+    assert scores == [1.0, 1.0, 2.0]  # stream 0 ends games at steps 1 and 2, stream 1 at step 2; no step 3
+    assert [event for event in tape if event[0] == "env.restart"][-1] == ("env.restart", [1, 1])
+
+
+class ReusedArrayEnvironment(FakeEnvironment):
+    """One stream that returns the same rewards array every step, as GameEnvironment does; the
+    reward is 1 on the terminal step of each game (every third step) and 0 otherwise."""
+
+    def __init__(self, tape):
+        super().__init__(tape, 1)
+        self.rewards = np.zeros(1)
+
+    def step(self, actions):
+        self.steps += 1
+        terminal = self.steps % 3 == 0
+        self.rewards[0] = 1.0 if terminal else 0.0
+        return self.rewards, np.full((1, *SHAPE), self.steps, dtype=np.uint8), np.array([terminal])
+
+
+def test_play_scores_keep_the_last_reward_when_a_random_start_follows():
+    """A game's scoring step is the terminal one; the next game's no-ops (played at once with one
+    game) reuse the environment's rewards array and must not wipe that reward from the score."""
+    tape = []
+    agent = Agent(ReusedArrayEnvironment(tape), FakeMemory(tape), FakeNetwork(tape), history_length=1,
+                  exploration_rate_test=0.0, random_starts=1, rng=np.random.default_rng(0))
+    assert agent.play(2) == [1.0, 1.0]
