@@ -33,6 +33,16 @@ PRESETS: dict[str, dict] = {
                   target_steps=1_000, exploration_rate_end=0.02, exploration_decay_steps=100_000,
                   train_frequency=1, n_step=3, frame_pooling="max", init="fan_in", max_episode_frames=18_000,
                   train_steps=25_000, test_games=30, epochs=40),
+    # Learning with few updates, for CPUs: the many-game, low-replay-ratio settings of Tianshou's
+    # Atari DQN example (thu-ml/tianshou, examples/atari/atari_dqn.py: 10 games stepped side by side,
+    # one update per 10 environment steps, replay 100k, 3-step returns, Adam 1e-4, MSE loss, a target
+    # copy every 500 updates = 5,000 environment steps, training epsilon 1 -> 0.05), with the
+    # exploration decay over 250k steps as Dopamine's (epsilon_decay_period) instead of Tianshou's 1M;
+    # max pooling, the 18,000-frame test cap and 30-game tests as Nature's protocol.
+    "tianshou": dict(optimizer="adam", learning_rate=0.0001, loss="mse", replay_size=100_000, random_steps=10_000,
+                     num_envs=10, train_frequency=10, target_steps=5_000, n_step=3, exploration_rate_end=0.05,
+                     exploration_decay_steps=250_000, frame_pooling="max", init="fan_in",
+                     max_episode_frames=18_000, train_steps=100_000, test_games=30, epochs=10),
 }
 
 # Options a snapshot records and --load_weights reuses unless given again (what defines the
@@ -239,8 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = parser.add_argument_group("Common")
     common.add_argument("--preset", choices=sorted(PRESETS), default="simple_dqn", help="A bundle of the "
                         "options above: simple_dqn (the original's defaults), nature (DeepMind's), "
-                        "machado (Machado et al. 2018) or lapan (fast learning: Lapan's Deep RL Hands-On, "
-                        "3-step returns, Pong in under 500k steps); explicit flags override it.")
+                        "machado (Machado et al. 2018), lapan (fast learning: Lapan's Deep RL Hands-On, "
+                        "3-step returns, Pong in under 500k steps) or tianshou (few updates, for CPUs: 10 games, "
+                        "one update per 10 steps); explicit flags override it.")
     common.add_argument("--random_seed", type=int, help="Random seed for repeatable experiments.")
     common.add_argument("--log_level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                         default="INFO", help="Log level.")
