@@ -54,7 +54,7 @@ REUSED_OPTIONS = (
     "replay_size", "history_length", "prioritized_replay", "priority_alpha", "priority_beta_start",
     "priority_epsilon", "n_step", "learning_rate", "discount_rate", "batch_size", "optimizer", "decay_rate",
     "rmsprop_variant", "clip_error", "loss", "min_reward", "max_reward", "batch_norm", "double_q",
-    "dueling", "init", "datatype", "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
+    "dueling", "num_atoms", "v_min", "v_max", "init", "datatype", "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
     "exploration_decay_steps", "exploration_rate_test", "train_frequency", "train_repeat",
     "target_steps", "random_starts", "random_steps", "train_steps", "test_steps", "test_games", "checkpoint",
     "preset", "num_envs",
@@ -175,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "hidden layers.")
     _flag(net, "--double_q", default=False, help="Double Q-learning target (van Hasselt et al. 2016).")
     _flag(net, "--dueling", default=False, help="Dueling network head (Wang et al. 2016).")
+    net.add_argument("--num_atoms", type=int, default=0, help="Distributional DQN, C51 (Bellemare et al. 2017): "
+                     "learn per action a distribution over this many atoms evenly spaced in [--v_min, --v_max] "
+                     "(51 in the paper), with a cross-entropy loss instead of --loss; 0: off, the Q-network.")
+    net.add_argument("--v_min", type=float, default=-10.0, help="C51's smallest atom (return, clipped rewards).")
+    net.add_argument("--v_max", type=float, default=10.0, help="C51's largest atom.")
     net.add_argument("--init", choices=["xavier", "fan_in"], default="xavier", help="Weight initialisation: "
                      "xavier (the original's neon) or fan_in (DeepMind's Torch default).")
 
@@ -341,6 +346,10 @@ def validate(args: argparse.Namespace) -> None:
             raise UsageError(f"--{name} must be between 0 and 1, not {value}")
     if args.learning_rate <= 0:
         raise UsageError(f"--learning_rate must be positive, not {args.learning_rate}")
+    if args.num_atoms < 0 or args.num_atoms == 1:
+        raise UsageError(f"--num_atoms must be at least 2 (C51 uses 51), or 0 for the Q-network, not {args.num_atoms}")
+    if args.num_atoms and not args.v_min < args.v_max:
+        raise UsageError(f"--v_min ({args.v_min}) must be below --v_max ({args.v_max}); C51 uses -10 and 10")
     if args.min_reward > args.max_reward:
         raise UsageError(f"--min_reward ({args.min_reward}) is larger than --max_reward ({args.max_reward})")
     if min(args.screen_width, args.screen_height) < 36:

@@ -130,7 +130,8 @@ def make_network(args, num_actions: int, screen_shape: tuple[int, int], device: 
     if args.loss not in LOSSES:
         raise ValueError(f"unknown loss {args.loss!r}")
     architecture = dict(num_actions=num_actions, history_length=args.history_length, screen_shape=screen_shape,
-                        batch_norm=args.batch_norm, dueling=args.dueling, channels_last=args.channels_last)
+                        batch_norm=args.batch_norm, dueling=args.dueling, channels_last=args.channels_last,
+                        num_atoms=args.num_atoms, v_min=args.v_min, v_max=args.v_max)
     placement = dict(device=torch.device(device), dtype=DTYPES[args.datatype],
                      memory_format=torch.channels_last if args.channels_last else torch.contiguous_format)
     online = QNetwork(**architecture)
@@ -160,7 +161,7 @@ def build(args, snapshot, **env_kwargs):
     import torch
 
     from simple_dqn.agent import Agent
-    from simple_dqn.snapshot import check_compatible, snapshot_fields
+    from simple_dqn.snapshot import check_compatible, check_support, snapshot_fields
 
     if args.random_seed is not None:
         random.seed(args.random_seed)
@@ -178,6 +179,7 @@ def build(args, snapshot, **env_kwargs):
     if snapshot is not None:
         check_compatible(snapshot.path, snapshot_fields(snapshot), game=env.name, num_actions=env.num_actions,
                          screen_shape=env.screen_shape, history_length=args.history_length)
+        check_support(snapshot.path, snapshot.options, num_atoms=args.num_atoms, v_min=args.v_min, v_max=args.v_max)
     mem = make_memory(args, env.screen_shape, rng, device)
     net = make_network(args, env.num_actions, env.screen_shape, device)
     if snapshot is not None:

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from simple_dqn.distributional import cross_entropy, make_support, project_distribution
 from simple_dqn.replay_memory import Minibatch
 
 DTYPES = {"float16": torch.float16, "float32": torch.float32, "float64": torch.float64}
@@ -38,15 +39,32 @@ class QNetwork(nn.Module):
         history_length: input channels (screens per state).
         screen_shape: (height, width) of a screen, each at least 36 pixels.
         batch_norm: batch normalisation after each hidden layer (the original's --batch_norm).
-        dueling: value and advantage streams, Q = V + A - mean(A) (Wang et al. 2016, eq. 9).
+        dueling: value and advantage streams, Q = V + A - mean(A) (Wang et al. 2016, eq. 9); with
+            atoms, per atom before the softmax (Hessel et al. 2018, eq. 5).
+        num_atoms, v_min, v_max: num_atoms >= 2 makes it C51's network (Bellemare et al. 2017): per
+            action a categorical distribution over num_atoms atoms evenly spaced in [v_min, v_max]
+            (distributional.make_support); 0 is the Q-network.
 
-    forward(states): uint8 or float (B, history_length, H, W) -> Q-values (B, num_actions).
+    forward(states): uint8 or float (B, history_length, H, W) -> Q-values (B, num_actions), for C51
+    the expected values sum_i p_i z_i. log_distribution(states): C51 only, log-probabilities
+    (B, num_actions, num_atoms).
+
+    Raises:
+        ValueError: a screen below 36 pixels, or a support with fewer than 2 atoms or v_min >= v_max.
     """
 
     def __init__(self, num_actions: int, history_length: int, screen_shape: tuple[int, int],
-                 batch_norm: bool = False, dueling: bool = False, channels_last: bool = False):
+                 batch_norm: bool = False, dueling: bool = False, channels_last: bool = False,
+                 num_atoms: int = 0, v_min: float = -10.0, v_max: float = 10.0):
         super().__init__()
         self.channels_last = channels_last
+        self.num_actions = num_actions
+        self.num_atoms = num_atoms
+        if num_atoms:
+            # Not persistent: snapshots record the support in their options, not as a tensor.
+            self.register_buffer("support", make_support(v_min, v_max, num_atoms), persistent=False)
+        outputs = num_actions * max(num_atoms, 1)
+        value_outputs = max(num_atoms, 1)
         if min(screen_shape) < MIN_SCREEN:
             raise ValueError(f"the Nature network needs screens of at least {MIN_SCREEN}x{MIN_SCREEN} "
                              f"pixels, not {screen_shape[0]}x{screen_shape[1]}")
@@ -64,21 +82,37 @@ class QNetwork(nn.Module):
         )
         self.dueling = dueling
         if dueling:
-            self.value = nn.Sequential(*hidden(nn.Linear(flat, 512), 512, False), nn.Linear(512, 1))
-            self.advantage = nn.Sequential(*hidden(nn.Linear(flat, 512), 512, False), nn.Linear(512, num_actions))
+            self.value = nn.Sequential(*hidden(nn.Linear(flat, 512), 512, False), nn.Linear(512, value_outputs))
+            self.advantage = nn.Sequential(*hidden(nn.Linear(flat, 512), 512, False), nn.Linear(512, outputs))
         else:
-            self.head = nn.Sequential(*hidden(nn.Linear(flat, 512), 512, False), nn.Linear(512, num_actions))
+            self.head = nn.Sequential(*hidden(nn.Linear(flat, 512), 512, False), nn.Linear(512, outputs))
 
-    def forward(self, states: torch.Tensor) -> torch.Tensor:
+    def _outputs(self, states: torch.Tensor) -> torch.Tensor:
+        """Q-values (B, A), or for C51 the logits (B, A, N)."""
         dtype = next(self.parameters()).dtype
         x = states.to(dtype) * (1.0 / 255.0)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         x = self.features(x)
+        shape = (x.shape[0], self.num_actions, self.num_atoms) if self.num_atoms else (x.shape[0], self.num_actions)
         if not self.dueling:
-            return self.head(x)
-        advantage = self.advantage(x)
-        return self.value(x) + advantage - advantage.mean(dim=1, keepdim=True)
+            return self.head(x).view(shape)
+        advantage = self.advantage(x).view(shape)
+        value = self.value(x).view(shape[0], 1, *shape[2:])
+        return value + advantage - advantage.mean(dim=1, keepdim=True)
+
+    def log_distribution(self, states: torch.Tensor) -> torch.Tensor:
+        """C51's log-probabilities over the atoms, (B, num_actions, num_atoms)."""
+        logits = self._outputs(states)
+        if logits.dtype in (torch.float16, torch.bfloat16):
+            logits = logits.float()  # the softmax's sums in at least float32
+        return F.log_softmax(logits, dim=2)
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        if not self.num_atoms:
+            return self._outputs(states)
+        log_probs = self.log_distribution(states)
+        return (log_probs.exp() * self.support.to(log_probs.dtype)).sum(dim=2)
 
 
 def init_weights(network: nn.Module, scheme: str) -> None:
@@ -257,7 +291,8 @@ class DeepQNetwork:
         The TD target uses rewards clipped to [min_reward, max_reward] and the target network
         (Mnih et al. 2015, Algorithm 1); with minibatch.n_step > 1 each reward is clipped, then
         the n rewards are discounted and summed and the target network's value is discounted
-        by discount_rate ** n_step (n_step_returns).
+        by discount_rate ** n_step (n_step_returns). A C51 network (num_atoms >= 2) learns its
+        distribution instead (_update_distributional) and returns the per-sample cross-entropy.
         """
         n = minibatch.n_step
         inputs = (self._to_device(minibatch.states), self._to_device(minibatch.actions),
@@ -281,6 +316,8 @@ class DeepQNetwork:
         if n > 1:
             rewards = n_step_returns(rewards, self.discount_rate)
         prestates, poststates = states[:, :states.shape[1] - n], states[:, n:]
+        if self.online.num_atoms:
+            return self._update_distributional(prestates, poststates, actions, rewards, terminals, weights, n)
         with torch.no_grad(), self._autocast():
             next_q_target = self.target(poststates).to(self.dtype)
             next_q_online = None
@@ -298,6 +335,36 @@ class DeepQNetwork:
         self.optimizer.step()
         self._cost_sum += cost.detach()
         return cost.detach(), q_taken.detach(), (targets - q_taken).detach()
+
+    def _update_distributional(self, prestates, poststates, actions, rewards, terminals, weights, n):
+        """C51's update (Bellemare et al. 2017, Algorithm 1): the target network's distribution of the
+        next state's best action (by expected value; with double_q chosen by the online network's),
+        moved by the rewards and projected onto the support; the loss is the cross-entropy to the
+        online network's distribution of the action taken, weighted. The per-sample cross-entropy
+        is what is returned as the TD errors, the priority Rainbow uses (Hessel et al. 2018)."""
+        support = self.online.support.to(self.dtype)
+        rows = torch.arange(actions.shape[0], device=actions.device)
+        with torch.no_grad(), self._autocast():
+            next_probs = self.target.log_distribution(poststates).to(self.dtype).exp()  # (B, A, N)
+            next_q = (next_probs * support).sum(dim=2)
+            if self.double_q:
+                self.online.eval()
+                next_q = self.online(poststates).to(self.dtype)
+            best = next_q.argmax(dim=1)
+            targets = project_distribution(next_probs[rows, best], rewards, terminals, self.discount_rate ** n,
+                                           support)
+        self.online.train()
+        with self._autocast():
+            log_probs = self.online.log_distribution(prestates)
+        log_taken = log_probs.to(self.dtype)[rows, actions]  # (B, N)
+        per_sample = cross_entropy(targets, log_taken)
+        cost = (per_sample * weights).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        cost.backward()
+        self.optimizer.step()
+        self._cost_sum += cost.detach()
+        q_taken = (log_taken.detach().exp() * support).sum(dim=1)
+        return cost.detach(), q_taken, per_sample.detach()
 
     def _train_graphed(self, inputs: tuple, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """_update replayed as a CUDA graph; its outputs are overwritten by the next update."""

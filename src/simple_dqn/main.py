@@ -225,7 +225,8 @@ class Experiment:
         save_snapshot(path, self.net.weights(), game=env.name, environment=args.environment, epoch=epoch,
                       total_train_steps=self.agent.total_train_steps, action_set=env.action_set,
                       screen_shape=env.screen_shape, history_length=args.history_length,
-                      architecture=dict(batch_norm=args.batch_norm, dueling=args.dueling),
+                      architecture=dict(batch_norm=args.batch_norm, dueling=args.dueling,
+                                        num_atoms=args.num_atoms, v_min=args.v_min, v_max=args.v_max),
                       options=snapshot_options(args), weight_updates=self.net.weight_updates)
 
     def write_checkpoint(self, path: str, epoch: int, kind: str, played: int) -> None:

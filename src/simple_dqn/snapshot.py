@@ -175,3 +175,27 @@ def snapshot_fields(snapshot: Snapshot) -> dict:
     """The fields check_compatible() compares, from a loaded snapshot."""
     return dict(game=snapshot.game, num_actions=snapshot.num_actions, screen_height=snapshot.screen_shape[0],
                 screen_width=snapshot.screen_shape[1], history_length=snapshot.history_length)
+
+
+def describe_support(num_atoms: int, v_min: float, v_max: float) -> str:
+    """'a Q-network' or 'a C51 network of 51 atoms in [-10, 10]', for messages."""
+    if not num_atoms:
+        return "a Q-network"
+    return f"a C51 network of {num_atoms} atoms in [{v_min:g}, {v_max:g}]"
+
+
+def check_support(source: str, saved_options: dict, *, num_atoms: int, v_min: float, v_max: float) -> None:
+    """Refuse a snapshot whose C51 support (or its absence) differs from the options' (Bellemare et al. 2017).
+
+    saved_options: the snapshot's options; a snapshot without num_atoms is a Q-network.
+
+    Raises:
+        UsageError: naming both and the fix.
+    """
+    saved = (int(saved_options.get("num_atoms", 0)), float(saved_options.get("v_min", -10.0)),
+             float(saved_options.get("v_max", 10.0)))
+    wanted = (num_atoms, float(v_min), float(v_max))
+    if saved[0] == wanted[0] == 0 or saved == wanted:
+        return
+    raise UsageError(f"{source!r} holds {describe_support(*saved)}, but the options ask for "
+                     f"{describe_support(*wanted)}; drop --num_atoms/--v_min/--v_max to use the snapshot's")
