@@ -22,7 +22,8 @@ def last_test_reward(path):
     ["--prioritized_replay"],
     ["--autocast", "bfloat16", "--channels_last", "true"],
     ["--n_step", "3", "--prioritized_replay"],
-], ids=["default", "nature", "double_dueling", "prioritized", "fast_paths", "n_step"])
+    ["--numerics", "auto"],
+], ids=["default", "nature", "double_dueling", "prioritized", "fast_paths", "n_step", "numerics_auto"])
 def test_catch_learns(tmp_path, extra):
     csv_path = tmp_path / "catch.csv"
     proc = run_cli([*CATCH_FAST, *extra, "--csv_file", csv_path], timeout=240)

@@ -194,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="The dtype of the convolutions and matrix products of the forward and "
                          "backward passes (mixed precision; weights, optimizer and loss stay in --datatype): "
                          "bfloat16 is 1.7x faster on CPUs with AVX-512 BF16 and on GPUs.")
+    backend.add_argument("--numerics", choices=["float32", "bfloat16", "auto"], default="float32",
+                         help="float32: every pass in --datatype (the original). bfloat16: the forward and backward "
+                         "passes and the predictions in bfloat16 on a copy of the network, float32 master weights "
+                         "and optimizer (about 2x faster on CPUs with AMX; needs amx_bf16 or avx512_bf16). auto: "
+                         "bfloat16 where the CPU has either flag, float32 elsewhere. The choice is logged.")
     _flag(backend, "--channels_last", default=True, help="Keep convolution activations "
                          "channels-last (NHWC): the same network, faster convolutions.")
     backend.add_argument("--cuda_graphs", type=str2bool, default=None, help="Replay the update and the "
@@ -249,7 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     main.add_argument("--tensorboard_every", type=int, default=1000, help="Log the loss and mean Q to "
                       "TensorBoard every this many weight updates.")
     main.add_argument("--resume", choices=["auto"], default=None, help="auto: continue from the newest valid "
-                      "checkpoint of --save_weights_prefix, if there is one.")
+                      "checkpoint of --save_weights_prefix, if there is one, with the options stored in it (flags "
+                      "given again win); turns --checkpoint on.")
+    _flag(main, "--overwrite", default=False, help="Start this training run even where an earlier run's CSV or "
+          "snapshots exist, removing that run's snapshots and checkpoints (without it such a start is refused).")
 
     common = parser.add_argument_group("Common")
     common.add_argument("--preset", choices=sorted(PRESETS), default="simple_dqn", help="A bundle of the "
@@ -272,29 +280,57 @@ def explicit_options(argv: list[str]) -> dict:
     return vars(parser.parse_args(argv))
 
 
-def parse_arguments(argv: list[str] | None = None, snapshot_options: dict | None = None) -> argparse.Namespace:
+# Options of a run that a resumed run (--resume auto) does not take from its checkpoint.
+NOT_RESUMED = ("resume", "load_weights", "start_epoch", "log_level", "save_weights_prefix", "csv_file", "overwrite",
+               "display_screen", "backend", "device_id")
+# Options that cannot change in the middle of a run: given again with another value, a resume is refused.
+FIXED_IN_A_RUN = ("game", "environment", "num_envs", "replay_size", "history_length", "screen_width",
+                  "screen_height", "n_step", "prioritized_replay", "num_atoms", "v_min", "v_max", "dueling",
+                  "batch_norm", "optimizer", "frame_skip", "minimal_action_set")
+# Pairs where giving the first explicitly switches the stored second off.
+EXCLUDING = (("test_steps", "test_games", 0),)
+
+
+def parse_arguments(argv: list[str] | None = None, snapshot_options: dict | None = None,
+                    run_options: dict | None = None) -> argparse.Namespace:
     """Parse and resolve the command line (see the module docstring for the order).
 
     snapshot_options: the options stored in the --load_weights snapshot, or None.
+    run_options: the options stored in the checkpoint that --resume auto continues, or None:
+        all of them but NOT_RESUMED are used, below the flags given explicitly.
 
     Raises:
         SystemExit(2): unknown flags or values that do not parse.
-        UsageError: values that cannot work (see validate()).
+        UsageError: values that cannot work (see validate()), or a flag of FIXED_IN_A_RUN given
+            with another value than the resumed run's.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     explicit = explicit_options(argv)
     values = vars(args)
+    stored = {}
     if snapshot_options:
-        for key in REUSED_OPTIONS:
-            if key in snapshot_options:
-                values[key] = snapshot_options[key]
+        stored = {key: snapshot_options[key] for key in REUSED_OPTIONS if key in snapshot_options}
+    if run_options:
+        stored = {key: value for key, value in run_options.items() if key in values and key not in NOT_RESUMED}
+        for key in FIXED_IN_A_RUN:
+            if key in explicit and key in stored and explicit[key] != stored[key] and key != "game":
+                raise UsageError(f"the run being resumed uses --{key} {stored[key]}, which cannot change in the "
+                                 f"middle of a run; drop --{key} or start a new run under a new label")
+    values.update(stored)
     if "preset" in explicit:
         values.update(PRESETS[explicit["preset"]])
         values["preset"] = explicit["preset"]
-    elif not snapshot_options:
+    elif not stored:
         values.update(PRESETS[values["preset"]])
     values.update(explicit)
+    for given, other, off in EXCLUDING:
+        if given in explicit and other not in explicit and values[other] != off:
+            values[other] = off  # explicit flags win over a stored choice that excludes them
+    if values["resume"] == "auto":
+        values["checkpoint"] = True  # a resumed run goes on writing checkpoints
+    used = sorted(key for key in stored if key not in explicit and stored[key] != build_parser().get_default(key))
+    values["stored_options_used"] = ", ".join(used)
     if snapshot_options and "game" in explicit and "environment" not in explicit:
         values["environment"] = "ale"  # a game named again is inferred afresh, not taken from the snapshot
     if snapshot_options and values["game"] is None:
@@ -346,6 +382,9 @@ def validate(args: argparse.Namespace) -> None:
             raise UsageError(f"--{name} must be between 0 and 1, not {value}")
     if args.learning_rate <= 0:
         raise UsageError(f"--learning_rate must be positive, not {args.learning_rate}")
+    if args.numerics != "float32" and (args.autocast != "none" or args.datatype != "float32"):
+        raise UsageError(f"--numerics {args.numerics} keeps float32 master weights and runs its own bfloat16 "
+                         "passes; drop --autocast and --datatype, or use --numerics float32")
     if args.num_atoms < 0 or args.num_atoms == 1:
         raise UsageError(f"--num_atoms must be at least 2 (C51 uses 51), or 0 for the Q-network, not {args.num_atoms}")
     if args.num_atoms and not args.v_min < args.v_max:

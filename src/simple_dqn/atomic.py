@@ -38,16 +38,35 @@ def ensure_writable_dir(path: str | os.PathLike) -> Path:
     return folder
 
 
+def regular_file_target(path: str | os.PathLike) -> Path:
+    """The file a write to ``path`` should replace: ``path`` itself, or the file a symbolic link
+    points to (so that the link stays and its target gets the data).
+
+    Raises:
+        UsageError: the path (or the link's target) is a directory, a device, a FIFO or a socket.
+    """
+    target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
+    if target.exists() and not target.is_file():
+        kind = ("a directory" if target.is_dir() else "a FIFO" if target.is_fifo() else
+                "a device" if target.is_char_device() or target.is_block_device() else "not a regular file")
+        shown = f"{str(path)!r}" + (f" (a link to {str(target)!r})" if target != Path(path) else "")
+        raise UsageError(f"output path {shown} is {kind}, not a file; give the path of a file to write")
+    return target
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary file name beside ``path``; rename it onto ``path`` on success.
 
-    On an exception (KeyboardInterrupt included) the temporary file is removed and
-    ``path`` is left as it was.
+    A symbolic link is written through: the temporary file goes beside the link's target and
+    replaces it, and the link stays. On an exception (KeyboardInterrupt included) the temporary
+    file is removed and ``path`` is left as it was.
 
     Raises:
-        UsageError: the folder of ``path`` cannot be written.
+        UsageError: the folder of ``path`` cannot be written, or ``path`` is not a regular file
+            (a directory, device or FIFO).
     """
+    path = regular_file_target(path)
     folder = ensure_writable_dir(path)
     fd, tmp = tempfile.mkstemp(prefix="." + Path(path).name + ".", suffix=".tmp", dir=folder)
     os.close(fd)

@@ -202,9 +202,14 @@ class DeepQNetwork:
             Captured at the first update (and for each new prediction batch size); the three
             warm-up updates that capture needs are undone. The optimizer must then be
             capturable (make_optimizer(..., capturable=True)).
+        compute: mixed precision with master weights (Micikevicius et al. 2018, "Mixed Precision
+            Training"): a copy of online's architecture in a lower dtype (bfloat16) that runs every
+            forward and backward pass and the predictions, while online keeps the float32 master
+            weights that the optimizer updates; after each step the master weights are copied
+            into it. None: online computes itself.
 
     Raises:
-        ValueError: cuda_graphs with a network that is not on a CUDA device.
+        ValueError: cuda_graphs with a network that is not on a CUDA device, or with compute.
 
     Attributes:
         weight_updates: number of weight updates done (the CSV's weight_updates).
@@ -214,13 +219,24 @@ class DeepQNetwork:
 
     def __init__(self, online: nn.Module, target: nn.Module, optimizer: torch.optim.Optimizer, loss, *,
                  discount_rate: float = 0.99, min_reward: float = -1.0, max_reward: float = 1.0,
-                 double_q: bool = False, autocast: str = "none", cuda_graphs: bool = False):
+                 double_q: bool = False, autocast: str = "none", cuda_graphs: bool = False,
+                 compute: nn.Module | None = None):
         parameter = next(online.parameters())
         self.device, self.dtype = parameter.device, parameter.dtype
         if cuda_graphs and self.device.type != "cuda":
             raise ValueError("cuda_graphs needs a network on a CUDA device")
+        if cuda_graphs and compute is not None:
+            raise ValueError("cuda_graphs does not capture the master-weights copies; use one or the other")
         self.cuda_graphs = cuda_graphs
         self.online, self.target = online, target
+        # The network that runs the passes: online itself, or its low-precision copy.
+        self.compute = online if compute is None else compute
+        self.numerics = "float32" if compute is None else str(next(compute.parameters()).dtype).replace("torch.", "")
+        self._master = list(online.parameters())
+        self._copies = list(self.compute.parameters())
+        self._master_buffers = list(online.buffers())
+        self._copy_buffers = list(self.compute.buffers())
+        self._sync_compute()
         self.optimizer, self.loss = optimizer, loss
         self.discount_rate = discount_rate
         self.min_reward, self.max_reward = min_reward, max_reward
@@ -236,6 +252,28 @@ class DeepQNetwork:
         self._cost_count = 0
         self._update_graphs: dict = {}  # (input shapes, n_step) -> (graph, static inputs, static outputs)
         self._predict_graphs: dict = {}  # batch size -> (graph, static input, static output)
+
+    def _sync_compute(self) -> None:
+        """Copy the master weights into the compute network (nothing when they are one)."""
+        if self.compute is not self.online:
+            with torch.no_grad():
+                torch._foreach_copy_(self._copies, self._master)
+                if self._copy_buffers:
+                    torch._foreach_copy_(self._copy_buffers, self._master_buffers)
+
+    def _step_optimizer(self) -> None:
+        """The optimizer's step on the master weights, from the compute network's gradients."""
+        if self.compute is not self.online:
+            if self._master[0].grad is None:
+                for master in self._master:
+                    master.grad = torch.zeros_like(master)
+            with torch.no_grad():
+                torch._foreach_copy_([m.grad for m in self._master], [c.grad for c in self._copies])
+            if self._copy_buffers:  # batch norm's running statistics live in the compute network
+                with torch.no_grad():
+                    torch._foreach_copy_(self._master_buffers, self._copy_buffers)
+        self.optimizer.step()
+        self._sync_compute()
 
     def update_target_network(self) -> None:
         """Copy the online network's weights to the target network."""
@@ -259,11 +297,11 @@ class DeepQNetwork:
 
         states: uint8 (B, history_length, H, W). Returns float32 (B, num_actions).
         """
-        self.online.eval()
+        self.compute.eval()
         if self.cuda_graphs:
             return self._predict_graphed(states)
         with self._autocast():
-            q = self.online(self._to_device(states))
+            q = self.compute(self._to_device(states))
         return q.float().cpu().numpy()
 
     def _predict_graphed(self, states: np.ndarray) -> np.ndarray:
@@ -322,17 +360,17 @@ class DeepQNetwork:
             next_q_target = self.target(poststates).to(self.dtype)
             next_q_online = None
             if self.double_q:
-                self.online.eval()
-                next_q_online = self.online(poststates).to(self.dtype)
+                self.compute.eval()
+                next_q_online = self.compute(poststates).to(self.dtype)
         targets = td_targets(rewards, terminals, next_q_target, self.discount_rate ** n, next_q_online)
-        self.online.train()
+        self.compute.train()
         with self._autocast():
-            q_all = self.online(prestates)
+            q_all = self.compute(prestates)
         q_taken = q_all.to(self.dtype).gather(1, actions[:, None]).squeeze(1)
         cost = self.loss(q_taken, targets, weights)
-        self.optimizer.zero_grad(set_to_none=True)
+        self.compute.zero_grad(set_to_none=True)
         cost.backward()
-        self.optimizer.step()
+        self._step_optimizer()
         self._cost_sum += cost.detach()
         return cost.detach(), q_taken.detach(), (targets - q_taken).detach()
 
@@ -348,20 +386,20 @@ class DeepQNetwork:
             next_probs = self.target.log_distribution(poststates).to(self.dtype).exp()  # (B, A, N)
             next_q = (next_probs * support).sum(dim=2)
             if self.double_q:
-                self.online.eval()
-                next_q = self.online(poststates).to(self.dtype)
+                self.compute.eval()
+                next_q = self.compute(poststates).to(self.dtype)
             best = next_q.argmax(dim=1)
             targets = project_distribution(next_probs[rows, best], rewards, terminals, self.discount_rate ** n,
                                            support)
-        self.online.train()
+        self.compute.train()
         with self._autocast():
-            log_probs = self.online.log_distribution(prestates)
+            log_probs = self.compute.log_distribution(prestates)
         log_taken = log_probs.to(self.dtype)[rows, actions]  # (B, N)
         per_sample = cross_entropy(targets, log_taken)
         cost = (per_sample * weights).mean()
-        self.optimizer.zero_grad(set_to_none=True)
+        self.compute.zero_grad(set_to_none=True)
         cost.backward()
-        self.optimizer.step()
+        self._step_optimizer()
         self._cost_sum += cost.detach()
         q_taken = (log_taken.detach().exp() * support).sum(dim=1)
         return cost.detach(), q_taken, per_sample.detach()
@@ -443,12 +481,16 @@ class DeepQNetwork:
             if value.is_floating_point() != own[name].is_floating_point():
                 raise ValueError(f"weight {name} has dtype {value.dtype}, the network needs {own[name].dtype}")
         self.online.load_state_dict({k: v.to(own[k].dtype) for k, v in tensors.items()})
+        self._sync_compute()
         self.update_target_network()
 
     def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Online and target weights, optimizer state and counters, for a checkpoint."""
-        arrays = {f"online/{k}": v.detach().cpu().numpy() for k, v in self.online.state_dict().items()}
-        arrays.update({f"target/{k}": v.detach().cpu().numpy() for k, v in self.target.state_dict().items()})
+        def host(v: torch.Tensor) -> np.ndarray:  # numpy has no bfloat16: such a target is saved as float32
+            return v.detach().cpu().float().numpy() if v.dtype == torch.bfloat16 else v.detach().cpu().numpy()
+
+        arrays = {f"online/{k}": host(v) for k, v in self.online.state_dict().items()}
+        arrays.update({f"target/{k}": host(v) for k, v in self.target.state_dict().items()})
         optimizer = self.optimizer.state_dict()
         numbers = {}
         for index, values in optimizer["state"].items():
@@ -474,10 +516,17 @@ class DeepQNetwork:
                 raise ValueError(f"the saved {name} network does not fit this network")
             module.load_state_dict({k: torch.as_tensor(np.asarray(v)).to(own[k].dtype) for k, v in saved.items()})
         state: dict = {}
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
         for key, value in arrays.items():
             if key.startswith("optimizer/"):
                 _, index, name = key.split("/", 2)
-                state.setdefault(int(index), {})[name] = torch.as_tensor(np.asarray(value)).to(self.device)
+                tensor = torch.as_tensor(np.asarray(value)).to(self.device)
+                param = params[int(index)]
+                if tensor.shape == param.shape:
+                    # In the parameter's memory format (channels-last): the fused Adam kernel walks
+                    # both in storage order.
+                    tensor = torch.empty_like(param, dtype=tensor.dtype).copy_(tensor)
+                state.setdefault(int(index), {})[name] = tensor
         for key, value in meta["optimizer_numbers"].items():
             index, name = key.split("/", 1)
             state.setdefault(int(index), {})[name] = value
@@ -486,4 +535,5 @@ class DeepQNetwork:
         self.weight_updates = int(meta.get("weight_updates", meta.get("train_iterations")))  # earlier name
         self._cost_sum.fill_(float(meta["cost_sum"]))
         self._cost_count = int(meta["cost_count"])
+        self._sync_compute()
         self.target.eval()

@@ -80,6 +80,8 @@ class Experiment:
             from simple_dqn.statistics import Statistics
 
             resuming = args.start_epoch > 0 and args.train_steps > 0
+            if not resuming and args.train_steps > 0 and not args.play_games:
+                protect_earlier_run(args)
             self.stats = Statistics(args.csv_file, append_after_epoch=args.start_epoch if resuming else None,
                                     tensorboard=self.tensorboard_log())
         else:
@@ -226,7 +228,8 @@ class Experiment:
                       total_train_steps=self.agent.total_train_steps, action_set=env.action_set,
                       screen_shape=env.screen_shape, history_length=args.history_length,
                       architecture=dict(batch_norm=args.batch_norm, dueling=args.dueling,
-                                        num_atoms=args.num_atoms, v_min=args.v_min, v_max=args.v_max),
+                                        num_atoms=args.num_atoms, v_min=args.v_min, v_max=args.v_max,
+                                        numerics=self.net.numerics),
                       options=snapshot_options(args), weight_updates=self.net.weight_updates)
 
     def write_checkpoint(self, path: str, epoch: int, kind: str, played: int) -> None:
@@ -301,6 +304,39 @@ def find_checkpoint(args, snapshot) -> str | None:
     return None
 
 
+def earlier_run_files(prefix: str | None) -> list[str]:
+    """The snapshots (<prefix>_<epoch>.safetensors) and checkpoints a run with this prefix left."""
+    import glob
+
+    if not prefix:
+        return []
+    pattern = re.compile(re.escape(os.path.basename(prefix)) + r"_(\d+\.safetensors|\d+\.checkpoint\.h5|"
+                         r"interrupted\.checkpoint\.h5)")
+    return sorted(p for p in glob.glob(glob.escape(prefix) + "_*") if pattern.fullmatch(os.path.basename(p)))
+
+
+def protect_earlier_run(args) -> None:
+    """Refuse to start a training run over an earlier one's CSV or snapshots, unless --overwrite;
+    with it, remove the earlier run's snapshots and checkpoints so that no mix of the two remains.
+
+    Raises:
+        UsageError: naming the run and the ways on.
+    """
+    files = earlier_run_files(args.save_weights_prefix)
+    csv_exists = bool(args.csv_file) and os.path.isfile(args.csv_file) and os.path.getsize(args.csv_file) > 0
+    if not files and not csv_exists:
+        return
+    if not args.overwrite:
+        what = [repr(args.csv_file)] if csv_exists else []
+        if files:
+            what.append(f"{len(files)} snapshot/checkpoint file(s) {args.save_weights_prefix}_*")
+        raise UsageError(f"an earlier run exists ({' and '.join(what)}); continue it with --resume auto, "
+                         "choose a new label, or add --overwrite to replace it")
+    for path in files:
+        os.unlink(path)
+    logger.warning("--overwrite: removed %d file(s) of the earlier run %s", len(files), args.save_weights_prefix)
+
+
 def snapshot_options(args) -> dict:
     """The options a snapshot records: everything JSON can hold, paths and display flags included."""
     return {k: v for k, v in vars(args).items() if isinstance(v, (bool, int, float, str, type(None)))}
@@ -319,8 +355,20 @@ def load_arguments(argv: list[str]):
         from simple_dqn.snapshot import load_snapshot
 
         snapshot = load_snapshot(load_weights)
-    args = parse_arguments(argv, snapshot.options if snapshot else None)
+    run_options = None
+    given = explicit_options(argv)
+    if given.get("resume") == "auto" and given.get("save_weights_prefix"):
+        from simple_dqn.checkpoint import Checkpoint, find_resumable
+
+        path = find_resumable(given["save_weights_prefix"])
+        if path is not None:
+            with Checkpoint(path) as checkpoint:
+                run_options = checkpoint.header.get("options")
+    args = parse_arguments(argv, snapshot.options if snapshot else None, run_options)
     logging.basicConfig(format="%(asctime)s %(message)s", level=getattr(logging, args.log_level), force=True)
+    used = args.__dict__.pop("stored_options_used", "")
+    if used:
+        logger.info("Options taken from the %s: %s", "checkpoint" if run_options else "snapshot", used)
     return args, snapshot
 
 

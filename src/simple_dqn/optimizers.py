@@ -91,7 +91,7 @@ def make_optimizer(name: str, params, *, learning_rate: float, decay_rate: float
                    capturable: bool = False) -> torch.optim.Optimizer:
     """The optimizer named by --optimizer: rmsprop (in --rmsprop_variant form), adam or adadelta.
 
-    Adam uses learning_rate with PyTorch's defaults otherwise; Adadelta, as in the original,
+    Adam uses learning_rate with PyTorch's defaults otherwise (fused on the CPU); Adadelta, as in the original,
     uses decay_rate as rho and ignores learning_rate (step size 1). capturable: keep Adam's and
     Adadelta's step counts on the device so that a CUDA graph can hold the step (the two
     RMSProps here always can).
@@ -107,7 +107,10 @@ def make_optimizer(name: str, params, *, learning_rate: float, decay_rate: float
             return GravesRMSprop(params, lr=learning_rate, decay=decay_rate, grad_scale=batch_size)
         raise ValueError(f"unknown rmsprop variant {rmsprop_variant!r}")
     if name == "adam":
-        return torch.optim.Adam(params, lr=learning_rate, capturable=capturable)
+        # The fused kernel on the CPU: one pass over all parameters, several times faster than the
+        # per-parameter loop PyTorch defaults to there (bench/numerics.py).
+        fused = not capturable and all(p.device.type == "cpu" for p in params)
+        return torch.optim.Adam(params, lr=learning_rate, capturable=capturable, fused=fused or None)
     if name == "adadelta":
         return torch.optim.Adadelta(params, lr=1.0, rho=decay_rate, eps=1e-6, capturable=capturable)
     raise ValueError(f"unknown optimizer {name!r}")
