@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+# The original simple_dqn's published statistics files (MIT; docs/reference/simple_dqn_results/LICENSE.simple_dqn).
+REFERENCE = ROOT / "docs" / "reference" / "simple_dqn_results"
 
 # SIMPLE_DQN_TEST_BACKEND=gpu runs the network, replay memory and learning tests on CUDA;
 # SIMPLE_DQN_TEST_FLAGS adds flags to their command lines (say "--replay_on_gpu true").

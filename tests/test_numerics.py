@@ -71,3 +71,26 @@ def test_bfloat16_resume_is_exact(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert rows_without_time(part / "catch.csv") == rows_without_time(ref / "catch.csv")
     assert_same_weights(part / "catch_2.safetensors", ref / "catch_2.safetensors")
+
+
+def test_threads_option_and_wait_policy():
+    from simple_dqn.arguments import parse_arguments
+
+    assert parse_arguments(["catch"]).threads == 0
+    assert parse_arguments(["catch", "--threads", "1"]).threads == 1
+    assert_one_line_error(run_cli(["catch", "--threads", "-1"]), "--threads must not be negative")
+
+
+def test_a_run_logs_its_threads_and_sleeping_openmp(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT, cli_env
+
+    env = cli_env()
+    env.pop("OMP_WAIT_POLICY", None)
+    proc = subprocess.run([sys.executable, "-m", "simple_dqn", "catch", "--play_games", "1", "--threads", "1",
+                           "--screen_width", "36", "--screen_height", "36"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "CPU threads: 1 (OMP_WAIT_POLICY=PASSIVE)" in proc.stderr

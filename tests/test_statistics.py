@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from conftest import REFERENCE
 from simple_dqn.errors import UsageError
 from simple_dqn.replay_memory import ReplayMemory
 from simple_dqn.statistics import CSV_COLUMNS, Statistics, read_rows
@@ -17,7 +17,7 @@ ORIGINAL_HEADER = ("epoch,phase,steps,nr_games,average_reward,min_game_reward,ma
 
 def test_header_is_the_originals_16_columns():
     assert ",".join(CSV_COLUMNS) == ORIGINAL_HEADER
-    with open(SHARED / "reference/simple_dqn_results/breakout.csv") as f:
+    with open(REFERENCE / "breakout.csv") as f:
         assert f.readline().strip() == ORIGINAL_HEADER
 
 
@@ -52,7 +52,7 @@ def test_resume_keeps_rows_up_to_the_epoch(tmp_path):
 
 
 def test_read_rows_accepts_the_original_files_and_refuses_others(tmp_path):
-    rows = read_rows(str(SHARED / "reference/simple_dqn_results/pong.csv"))
+    rows = read_rows(str(REFERENCE / "pong.csv"))
     assert len(rows) == 401 and rows[0][1] == "random"
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,c\n1,2,3\n")

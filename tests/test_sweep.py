@@ -15,9 +15,8 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT, SHARED, assert_one_line_error, cli_env, run_cli, run_script
+from conftest import ROOT, REFERENCE, assert_one_line_error, cli_env, run_cli, run_script
 
-REFERENCE = SHARED / "reference" / "simple_dqn_results"
 # Catch, small and fast: 3 epochs of a few seconds each.
 TRAIN = ["--random_starts", "0", "--replay_size", "5000", "--random_steps", "300", "--train_steps", "600",
          "--test_steps", "300", "--epochs", "3", "--train_frequency", "2", "--optimizer", "adam",

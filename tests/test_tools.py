@@ -10,9 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT, SHARED, assert_one_line_error, cli_env, run_cli, run_script
+from conftest import ROOT, REFERENCE, assert_one_line_error, cli_env, run_cli, run_script
 
-REFERENCE = SHARED / "reference/simple_dqn_results"
 
 
 @pytest.fixture(scope="module")

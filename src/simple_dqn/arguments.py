@@ -199,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "passes and the predictions in bfloat16 on a copy of the network, float32 master weights "
                          "and optimizer (about 2x faster on CPUs with AMX; needs amx_bf16 or avx512_bf16). auto: "
                          "bfloat16 where the CPU has either flag, float32 elsewhere. The choice is logged.")
+    backend.add_argument("--threads", type=int, default=0, help="torch's CPU threads (0: one per core). OpenMP's "
+                         "threads sleep at barriers (OMP_WAIT_POLICY=PASSIVE unless set), so a busy machine does not "
+                         "slow a run tenfold.")
     _flag(backend, "--channels_last", default=True, help="Keep convolution activations "
                          "channels-last (NHWC): the same network, faster convolutions.")
     backend.add_argument("--cuda_graphs", type=str2bool, default=None, help="Replay the update and the "
@@ -359,7 +362,7 @@ def validate(args: argparse.Namespace) -> None:
             raise UsageError(f"--{name} must be a positive number, not {getattr(args, name)}")
     non_negative = ("random_steps", "train_steps", "test_steps", "test_games", "start_epoch", "play_games",
                     "target_steps", "random_starts", "max_episode_frames", "exploration_decay_steps",
-                    "clip_error", "device_id", "priority_epsilon", "random_seed")
+                    "clip_error", "device_id", "priority_epsilon", "random_seed", "threads")
     for name in non_negative:
         if getattr(args, name) is not None and getattr(args, name) < 0:
             raise UsageError(f"--{name} must not be negative, not {getattr(args, name)}")

@@ -178,11 +178,13 @@ def build(args, snapshot, **env_kwargs):
         torch.manual_seed(args.random_seed)
     rng = np.random.default_rng(args.random_seed)
     device = choose_device(args)
-    from simple_dqn.atomic import ensure_writable_dir
+    from simple_dqn.atomic import ensure_writable_dir, regular_file_target
 
     for path in (args.save_weights_prefix, args.csv_file):
         if path:
             ensure_writable_dir(path)
+    if args.csv_file:
+        regular_file_target(args.csv_file)  # refused now, not after the first phase
 
     env = make_environment(args, **env_kwargs)
     if snapshot is not None:

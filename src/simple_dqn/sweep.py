@@ -158,6 +158,7 @@ def run_trial(ray_config: dict) -> None:
     from ray import tune
 
     from simple_dqn.main import Experiment, load_arguments
+    from simple_dqn.threads import configure_threads
 
     config = ray_config["trial"]
     argv = trial_argv(config)
@@ -187,7 +188,9 @@ def run_trial(ray_config: dict) -> None:
             tune.report(row, checkpoint=tune.Checkpoint.from_directory(folder))
 
     try:
-        experiment = Experiment(*load_arguments(argv))
+        args, snapshot = load_arguments(argv)
+        configure_threads(args.threads)
+        experiment = Experiment(args, snapshot)
         experiment.reporter = report
         experiment.run()
     except UsageError as e:
@@ -230,6 +233,8 @@ def run_sweep(options: argparse.Namespace, train_argv: list[str]) -> list[dict]:
         print(f"sweep.sh: continuing the sweep in {folder}", flush=True)
         tuner = tune.Tuner.restore(folder, trainable=trainable, resume_unfinished=True, resume_errored=True)
     else:
+        if "--threads" not in train_argv:  # each trial's torch threads: the CPUs Ray reserves for it
+            train_argv = [*train_argv, "--threads", str(max(1, round(options.cpus_per_trial)))]
         configs = trial_configs(options.games, options.seeds, options.grid_values, train_argv, folder)
         tuner = tune.Tuner(
             trainable,
