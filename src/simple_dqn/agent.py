@@ -190,13 +190,20 @@ class Agent:
             self.begin(store)
         played = 0
         overlap = train and self.overlap and getattr(self.env, "steps_in_background", False)
-        while played < steps:
-            if self.stop_requested:
-                return played
-            self.step(rate(), store, meanwhile=self._train_due if overlap else None)
-            if train and not overlap:
-                self._train_due()
-            played += self.num_envs
+        noise = getattr(self.net, "set_acting_noise", None)  # noisy networks explore by their noise in training
+        if noise is not None:
+            noise(train)
+        try:
+            while played < steps:
+                if self.stop_requested:
+                    return played
+                self.step(rate(), store, meanwhile=self._train_due if overlap else None)
+                if train and not overlap:
+                    self._train_due()
+                played += self.num_envs
+        finally:
+            if noise is not None:
+                noise(False)
         return played
 
     def _train_due(self) -> None:

@@ -8,6 +8,7 @@ explicitly given --preset < flags given explicitly on the command line.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from simple_dqn.errors import UsageError
@@ -43,6 +44,16 @@ PRESETS: dict[str, dict] = {
                      num_envs=10, train_frequency=10, target_steps=5_000, n_step=3, exploration_rate_end=0.05,
                      exploration_decay_steps=250_000, frame_pooling="max", init="fan_in",
                      max_episode_frames=18_000, train_steps=100_000, test_games=30, epochs=10),
+    # Rainbow (Hessel et al. 2018, Table 1 and section 4): double Q, prioritized replay (omega 0.5,
+    # beta 0.4 -> 1, priorities from the loss), dueling, 3-step returns, C51 (51 atoms in [-10, 10]),
+    # noisy nets (sigma_0 0.5) instead of epsilon-greedy exploration, Adam 6.25e-5 with epsilon 1.5e-4,
+    # learning from 80K frames = 20,000 steps, a target copy every 32K frames = 8,000 steps; Nature's
+    # memory (1M), update period (4) and max pooling; tests as the Nature protocol.
+    "rainbow": dict(double_q=True, prioritized_replay=True, priority_alpha=0.5, priority_beta_start=0.4, dueling=True,
+                    n_step=3, num_atoms=51, v_min=-10.0, v_max=10.0, noisy=True, exploration_rate_start=0.0,
+                    exploration_rate_end=0.0, optimizer="adam", learning_rate=0.0000625, adam_epsilon=1.5e-4,
+                    random_steps=20_000, target_steps=8_000, replay_size=1_000_000, train_frequency=4,
+                    frame_pooling="max", init="fan_in", max_episode_frames=18_000, test_games=30),
 }
 
 # Options a snapshot records and --load_weights reuses unless given again (what defines the
@@ -54,7 +65,7 @@ REUSED_OPTIONS = (
     "replay_size", "history_length", "prioritized_replay", "priority_alpha", "priority_beta_start",
     "priority_epsilon", "n_step", "learning_rate", "discount_rate", "batch_size", "optimizer", "decay_rate",
     "rmsprop_variant", "clip_error", "loss", "min_reward", "max_reward", "batch_norm", "double_q",
-    "dueling", "num_atoms", "v_min", "v_max", "init", "datatype", "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
+    "dueling", "noisy", "adam_epsilon", "num_atoms", "v_min", "v_max", "init", "datatype", "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
     "exploration_decay_steps", "exploration_rate_test", "train_frequency", "train_repeat",
     "target_steps", "random_starts", "random_steps", "train_steps", "test_steps", "test_games", "checkpoint",
     "preset", "num_envs",
@@ -180,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "(51 in the paper), with a cross-entropy loss instead of --loss; 0: off, the Q-network.")
     net.add_argument("--v_min", type=float, default=-10.0, help="C51's smallest atom (return, clipped rewards).")
     net.add_argument("--v_max", type=float, default=10.0, help="C51's largest atom.")
+    _flag(net, "--noisy", default=False, help="Noisy networks (Fortunato et al. 2018): factorised Gaussian noise, "
+          "sigma_0 0.5, on the fully connected layers, drawn afresh at every update and every action of a train "
+          "phase (tests and play use the mean weights); usually with --exploration_rate_start 0 "
+          "--exploration_rate_end 0.")
+    net.add_argument("--adam_epsilon", type=float, default=1e-8, help="Adam's epsilon (PyTorch's default; Rainbow "
+                     "uses 1.5e-4).")
     net.add_argument("--init", choices=["xavier", "fan_in"], default="xavier", help="Weight initialisation: "
                      "xavier (the original's neon) or fan_in (DeepMind's Torch default).")
 
@@ -265,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = parser.add_argument_group("Common")
     common.add_argument("--preset", choices=sorted(PRESETS), default="simple_dqn", help="A bundle of the "
                         "options above: simple_dqn (the original's defaults), nature (DeepMind's), "
-                        "machado (Machado et al. 2018), lapan (fast learning: Lapan's Deep RL Hands-On, "
+                        "machado (Machado et al. 2018), rainbow (Hessel et al. 2018), lapan (fast learning: Lapan's Deep RL Hands-On, "
                         "3-step returns, Pong in under 500k steps) or tianshou (few updates, for CPUs: 10 games, "
                         "one update per 10 steps); explicit flags override it.")
     common.add_argument("--random_seed", type=int, help="Random seed for repeatable experiments.")
@@ -383,6 +400,13 @@ def validate(args: argparse.Namespace) -> None:
         value = getattr(args, name)
         if not 0.0 <= value <= 1.0:
             raise UsageError(f"--{name} must be between 0 and 1, not {value}")
+    for name in ("learning_rate", "adam_epsilon", "discount_rate", "v_min", "v_max", "decay_rate",
+                 "exploration_rate_start", "exploration_rate_end", "exploration_rate_test", "min_reward", "max_reward",
+                 "repeat_action_probability", "priority_alpha", "priority_beta_start", "priority_epsilon"):
+        if not math.isfinite(getattr(args, name)):
+            raise UsageError(f"--{name} must be a finite number, not {getattr(args, name)}")
+    if args.adam_epsilon <= 0:
+        raise UsageError(f"--adam_epsilon must be positive, not {args.adam_epsilon}")
     if args.learning_rate <= 0:
         raise UsageError(f"--learning_rate must be positive, not {args.learning_rate}")
     if args.numerics != "float32" and (args.autocast != "none" or args.datatype != "float32"):

@@ -132,7 +132,7 @@ def make_network(args, num_actions: int, screen_shape: tuple[int, int], device: 
         raise ValueError(f"unknown loss {args.loss!r}")
     architecture = dict(num_actions=num_actions, history_length=args.history_length, screen_shape=screen_shape,
                         batch_norm=args.batch_norm, dueling=args.dueling, channels_last=args.channels_last,
-                        num_atoms=args.num_atoms, v_min=args.v_min, v_max=args.v_max)
+                        num_atoms=args.num_atoms, v_min=args.v_min, v_max=args.v_max, noisy=args.noisy)
     placement = dict(device=torch.device(device), dtype=DTYPES[args.datatype],
                      memory_format=torch.channels_last if args.channels_last else torch.contiguous_format)
     online = QNetwork(**architecture)
@@ -152,7 +152,7 @@ def make_network(args, num_actions: int, screen_shape: tuple[int, int], device: 
         graphs = False
     optimizer = make_optimizer(args.optimizer, online.parameters(), learning_rate=args.learning_rate,
                                decay_rate=args.decay_rate, rmsprop_variant=args.rmsprop_variant,
-                               batch_size=args.batch_size, capturable=graphs)
+                               batch_size=args.batch_size, capturable=graphs, adam_epsilon=args.adam_epsilon)
     return DeepQNetwork(online, target, optimizer, partial(td_loss, loss=args.loss, clip_error=args.clip_error),
                         discount_rate=args.discount_rate, min_reward=args.min_reward, max_reward=args.max_reward,
                         double_q=args.double_q, autocast=args.autocast, cuda_graphs=graphs, compute=compute)

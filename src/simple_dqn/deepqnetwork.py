@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from simple_dqn.distributional import cross_entropy, make_support, project_distribution
+from simple_dqn.noisy import NoisyLinear, set_sampling
 from simple_dqn.replay_memory import Minibatch
 
 DTYPES = {"float16": torch.float16, "float32": torch.float32, "float64": torch.float64}
@@ -44,6 +45,7 @@ class QNetwork(nn.Module):
         num_atoms, v_min, v_max: num_atoms >= 2 makes it C51's network (Bellemare et al. 2017): per
             action a categorical distribution over num_atoms atoms evenly spaced in [v_min, v_max]
             (distributional.make_support); 0 is the Q-network.
+        noisy: the fully connected layers are noisy (noisy.NoisyLinear, Fortunato et al. 2018).
 
     forward(states): uint8 or float (B, history_length, H, W) -> Q-values (B, num_actions), for C51
     the expected values sum_i p_i z_i. log_distribution(states): C51 only, log-probabilities
@@ -55,7 +57,7 @@ class QNetwork(nn.Module):
 
     def __init__(self, num_actions: int, history_length: int, screen_shape: tuple[int, int],
                  batch_norm: bool = False, dueling: bool = False, channels_last: bool = False,
-                 num_atoms: int = 0, v_min: float = -10.0, v_max: float = 10.0):
+                 num_atoms: int = 0, v_min: float = -10.0, v_max: float = 10.0, noisy: bool = False):
         super().__init__()
         self.channels_last = channels_last
         self.num_actions = num_actions
@@ -68,6 +70,9 @@ class QNetwork(nn.Module):
         if min(screen_shape) < MIN_SCREEN:
             raise ValueError(f"the Nature network needs screens of at least {MIN_SCREEN}x{MIN_SCREEN} "
                              f"pixels, not {screen_shape[0]}x{screen_shape[1]}")
+
+        linear = NoisyLinear if noisy else nn.Linear
+        self.noisy = noisy
 
         def hidden(layer: nn.Module, width: int, conv: bool) -> list[nn.Module]:
             norm = [nn.BatchNorm2d(width) if conv else nn.BatchNorm1d(width)] if batch_norm else []
@@ -82,10 +87,10 @@ class QNetwork(nn.Module):
         )
         self.dueling = dueling
         if dueling:
-            self.value = nn.Sequential(*hidden(nn.Linear(flat, 512), 512, False), nn.Linear(512, value_outputs))
-            self.advantage = nn.Sequential(*hidden(nn.Linear(flat, 512), 512, False), nn.Linear(512, outputs))
+            self.value = nn.Sequential(*hidden(linear(flat, 512), 512, False), linear(512, value_outputs))
+            self.advantage = nn.Sequential(*hidden(linear(flat, 512), 512, False), linear(512, outputs))
         else:
-            self.head = nn.Sequential(*hidden(nn.Linear(flat, 512), 512, False), nn.Linear(512, outputs))
+            self.head = nn.Sequential(*hidden(linear(flat, 512), 512, False), linear(512, outputs))
 
     def _outputs(self, states: torch.Tensor) -> torch.Tensor:
         """Q-values (B, A), or for C51 the logits (B, A, N)."""
@@ -243,6 +248,8 @@ class DeepQNetwork:
         self.double_q = double_q
         self.autocast_dtype = AUTOCAST[autocast]
         self.target.requires_grad_(False)
+        self.noisy = bool(getattr(online, "noisy", False))
+        set_sampling(self.target, True)  # the target network's values with noise of their own (Fortunato et al.)
         self.update_target_network()
         self.weight_updates = 0
         self.last_cost: torch.Tensor | None = None  # the last update's loss and Q(s, a), for logging
@@ -291,11 +298,17 @@ class DeepQNetwork:
         return torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None,
                               cache_enabled=not self.cuda_graphs)
 
+    def set_acting_noise(self, on: bool) -> None:
+        """Noisy networks: draw noise in the predictions that choose actions (a train phase) or not (test, play)."""
+        if self.noisy:
+            set_sampling(self.compute, on)
+
     @torch.inference_mode()
     def predict(self, states: np.ndarray) -> np.ndarray:
         """Q-values of any number of states.
 
-        states: uint8 (B, history_length, H, W). Returns float32 (B, num_actions).
+        states: uint8 (B, history_length, H, W). Returns float32 (B, num_actions); with noisy
+        layers drawn afresh while set_acting_noise(True).
         """
         self.compute.eval()
         if self.cuda_graphs:

@@ -229,6 +229,7 @@ class Experiment:
                       screen_shape=env.screen_shape, history_length=args.history_length,
                       architecture=dict(batch_norm=args.batch_norm, dueling=args.dueling,
                                         num_atoms=args.num_atoms, v_min=args.v_min, v_max=args.v_max,
+                                        noisy=args.noisy,
                                         numerics=self.net.numerics),
                       options=snapshot_options(args), weight_updates=self.net.weight_updates)
 

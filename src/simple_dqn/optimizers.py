@@ -88,7 +88,7 @@ class GravesRMSprop(torch.optim.Optimizer):
 
 def make_optimizer(name: str, params, *, learning_rate: float, decay_rate: float,
                    rmsprop_variant: str = "standard", batch_size: int = 32,
-                   capturable: bool = False) -> torch.optim.Optimizer:
+                   capturable: bool = False, adam_epsilon: float = 1e-8) -> torch.optim.Optimizer:
     """The optimizer named by --optimizer: rmsprop (in --rmsprop_variant form), adam or adadelta.
 
     Adam uses learning_rate with PyTorch's defaults otherwise (fused on the CPU); Adadelta, as in the original,
@@ -110,7 +110,7 @@ def make_optimizer(name: str, params, *, learning_rate: float, decay_rate: float
         # The fused kernel on the CPU: one pass over all parameters, several times faster than the
         # per-parameter loop PyTorch defaults to there (bench/numerics.py).
         fused = not capturable and all(p.device.type == "cpu" for p in params)
-        return torch.optim.Adam(params, lr=learning_rate, capturable=capturable, fused=fused or None)
+        return torch.optim.Adam(params, lr=learning_rate, eps=adam_epsilon, capturable=capturable, fused=fused or None)
     if name == "adadelta":
         return torch.optim.Adadelta(params, lr=1.0, rho=decay_rate, eps=1e-6, capturable=capturable)
     raise ValueError(f"unknown optimizer {name!r}")
