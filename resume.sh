@@ -7,7 +7,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/scripts/snapshot_name.sh"
-shift
 . "$here/scripts/bootstrap.sh"
 exec python -m simple_dqn --load_weights "$snapshot" --start_epoch "$epoch" \
-    --save_weights_prefix "$here/snapshots/$prefix" --csv_file "$here/results/$prefix.csv" "$@"
+    --save_weights_prefix "$here/snapshots/$prefix" --csv_file "$here/results/$prefix.csv" ${rest[@]+"${rest[@]}"}

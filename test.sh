@@ -5,8 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/scripts/snapshot_name.sh"
-shift
 . "$here/scripts/bootstrap.sh"
 exec python -m simple_dqn --load_weights "$snapshot" --random_steps 0 --train_steps 0 \
     --start_epoch "$((epoch > 0 ? epoch - 1 : 0))" --epochs "$((epoch > 0 ? epoch : 1))" \
-    --csv_file "$here/results/${prefix}_test.csv" "$@"
+    --csv_file "$here/results/${prefix}_test.csv" ${rest[@]+"${rest[@]}"}

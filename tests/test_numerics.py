@@ -81,16 +81,15 @@ def test_threads_option_and_wait_policy():
     assert_one_line_error(run_cli(["catch", "--threads", "-1"]), "--threads must not be negative")
 
 
-def test_a_run_logs_its_threads_and_sleeping_openmp(tmp_path):
+def test_a_run_logs_its_threads(tmp_path):
     import subprocess
     import sys
 
     from conftest import ROOT, cli_env
 
     env = cli_env()
-    env.pop("OMP_WAIT_POLICY", None)
     proc = subprocess.run([sys.executable, "-m", "simple_dqn", "catch", "--play_games", "1", "--threads", "1",
                            "--screen_width", "36", "--screen_height", "36"], capture_output=True, text=True,
                           timeout=120, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "CPU threads: 1 (OMP_WAIT_POLICY=PASSIVE)" in proc.stderr
+    assert "CPU threads: 1" in proc.stderr

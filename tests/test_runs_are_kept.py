@@ -93,3 +93,33 @@ def test_output_path_that_is_not_a_file_is_one_line(tmp_path, kind):
     assert_one_line_error(proc, "not a file")
     if kind == "devnull":
         assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+@pytest.mark.parametrize("case", ["empty_rom", "text_rom", "long_label", "huge_replay", "nan_rate"])
+def test_more_bad_input_is_one_line(tmp_path, case):
+    if case in ("empty_rom", "text_rom"):
+        rom = tmp_path / "game.bin"
+        rom.write_text("" if case == "empty_rom" else "not a ROM\n" * 20)
+        proc = run_cli([rom, "--random_steps", "10"])
+        assert_one_line_error(proc, "is not an Atari 2600 ROM")
+    elif case == "long_label":
+        proc = run_cli([*TINY, "--csv_file", tmp_path / ("x" * 300 + ".csv")])
+        assert_one_line_error(proc, "characters long", "shorter")
+        assert not list(tmp_path.iterdir())
+    elif case == "huge_replay":
+        proc = run_cli(["catch", "--replay_size", "100000000000"])
+        assert_one_line_error(proc, "--replay_size 100000000000 needs", "GB available")
+    else:
+        assert_one_line_error(run_cli(["catch", "--learning_rate", "nan"]), "--learning_rate must be a finite number")
+
+
+@pytest.mark.slow
+def test_scripts_take_options_before_the_snapshot(tmp_path):
+    from conftest import run_script
+
+    run = run_cli([*TINY, "--epochs", "1", *paths(tmp_path)])
+    assert run.returncode == 0, run.stderr[-2000:]
+    proc = run_script("test.sh", ["--test_steps", "50", tmp_path / "catch_1.safetensors", "--csv_file",
+                                  tmp_path / "t.csv"], timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [r for r in results(tmp_path / "t.csv") if r["phase"] == "test"]

@@ -15,6 +15,8 @@ from typing import Iterator
 
 from simple_dqn.errors import UsageError
 
+NAME_MAX = 255 - 24  # a file name's limit on Linux file systems, less the temporary file's prefix and suffix
+
 
 def ensure_writable_dir(path: str | os.PathLike) -> Path:
     """Create the folder that will hold ``path`` and check that files can be written there.
@@ -45,6 +47,10 @@ def regular_file_target(path: str | os.PathLike) -> Path:
     Raises:
         UsageError: the path (or the link's target) is a directory, a device, a FIFO or a socket.
     """
+    if len(os.fsencode(Path(path).name)) > NAME_MAX:
+        raise UsageError(f"output file name {Path(path).name[:40]!r}... is {len(Path(path).name)} characters long; "
+                         f"file systems take {NAME_MAX} at most (with the temporary name's prefix): choose a "
+                         "shorter label or path")
     target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
     if target.exists() and not target.is_file():
         kind = ("a directory" if target.is_dir() else "a FIFO" if target.is_fifo() else

@@ -92,6 +92,35 @@ def choose_device(args) -> str:
     return f"cuda:{args.device_id}"
 
 
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_memory_fits(replay_size: int, screen_shape: tuple[int, int]) -> None:
+    """Refuse a replay memory larger than the machine's available memory, before allocating it.
+
+    The memory holds each screen once, one byte per pixel, plus about 7 bytes of action, reward and
+    flags per transition (replay_memory.py).
+
+    Raises:
+        UsageError: naming what it needs and what there is.
+    """
+    needed = replay_size * (screen_shape[0] * screen_shape[1] + 7)
+    available = available_memory()
+    if available is not None and needed > available:
+        raise UsageError(f"--replay_size {replay_size} needs {needed / 1e9:.3g} GB for its {screen_shape[0]}x"
+                         f"{screen_shape[1]} screens, but this machine has {available / 1e9:.3g} GB available; "
+                         "lower --replay_size")
+
+
 def make_memory(args, screen_shape, rng, device: str = "cpu"):
     """Uniform or prioritized replay memory, as the options say, one stream per game.
 
@@ -99,6 +128,7 @@ def make_memory(args, screen_shape, rng, device: str = "cpu"):
     """
     from simple_dqn.replay_memory import ReplayMemory
 
+    check_memory_fits(args.replay_size, screen_shape)
     kwargs = dict(size=args.replay_size, history_length=args.history_length, screen_shape=screen_shape,
                   batch_size=args.batch_size, rng=rng, streams=args.num_envs, n_step=args.n_step,
                   device=device if getattr(args, "replay_on_gpu", False) else None)
@@ -185,6 +215,8 @@ def build(args, snapshot, **env_kwargs):
             ensure_writable_dir(path)
     if args.csv_file:
         regular_file_target(args.csv_file)  # refused now, not after the first phase
+    if args.save_weights_prefix:
+        regular_file_target(f"{args.save_weights_prefix}_interrupted.checkpoint.h5")  # the longest name it writes
 
     env = make_environment(args, **env_kwargs)
     if snapshot is not None:

@@ -377,8 +377,7 @@ def run(args, snapshot) -> int:
     """Build the components and run the experiment. Returns the exit status."""
     from simple_dqn.threads import configure_threads
 
-    logger.info("CPU threads: %d (OMP_WAIT_POLICY=%s)", configure_threads(args.threads),
-                os.environ.get("OMP_WAIT_POLICY"))
+    logger.info("CPU threads: %d", configure_threads(args.threads))
     return Experiment(args, snapshot).run()
 
 
@@ -386,9 +385,6 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (2 on bad input, 130 on Ctrl-C)."""
     from simple_dqn.errors import report_usage_errors
 
-    from simple_dqn.threads import set_wait_policy
-
-    set_wait_policy()  # before anything imports torch
     argv = list(sys.argv[1:] if argv is None else argv)
     return report_usage_errors(lambda: run(*load_arguments(argv)))
 

@@ -27,6 +27,11 @@ def resolve_rom(game: str) -> str:
         UsageError: neither a file nor a bundled game; names the closest bundled games.
     """
     if os.path.isfile(game):
+        size = os.path.getsize(game)
+        # Atari 2600 cartridges hold 2 KB to 64 KB; ALE would print its own lines for anything else.
+        if not 2048 <= size <= 65536:
+            raise UsageError(f"{game!r} ({size} bytes) is not an Atari 2600 ROM (2 KB to 64 KB); give a ROM file "
+                             "such as roms/breakout.bin or a bundled game name")
         return game
     name = Path(game).name
     stem = name[:-4] if name.endswith(".bin") else name
