@@ -120,7 +120,7 @@ def test_gymnasium_ids_through_the_command_line(tmp_path):
     from conftest import results, run_cli
 
     for game in ("ALE/Breakout-v5", "BreakoutNoFrameskip-v4"):
-        csv_path = tmp_path / "gym.csv"
+        csv_path = tmp_path / f"{game.replace('/', '_')}.csv"
         proc = run_cli([game, "--random_steps", "300", "--train_steps", "60", "--test_steps", "30", "--epochs", "1",
                         "--replay_size", "1000", "--backend", "cpu", "--csv_file", csv_path], timeout=300)
         assert proc.returncode == 0, proc.stderr[-2000:]

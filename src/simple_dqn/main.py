@@ -327,15 +327,41 @@ def protect_earlier_run(args) -> None:
     csv_exists = bool(args.csv_file) and os.path.isfile(args.csv_file) and os.path.getsize(args.csv_file) > 0
     if not files and not csv_exists:
         return
+    if args.resume == "auto" and not args.overwrite and not made_without_checkpoints(files):
+        # The same run, killed before its first checkpoint: nothing to continue, so it starts again.
+        for path in files:
+            os.unlink(path)
+        logger.warning("--resume auto: no checkpoint of %s yet; starting the run again", args.save_weights_prefix)
+        return
     if not args.overwrite:
         what = [repr(args.csv_file)] if csv_exists else []
         if files:
             what.append(f"{len(files)} snapshot/checkpoint file(s) {args.save_weights_prefix}_*")
+        if args.resume == "auto":
+            raise UsageError(f"an earlier run exists ({' and '.join(what)}) that was made without --checkpoint, so "
+                             "--resume auto cannot continue it; continue from its weights with ./resume.sh "
+                             "<snapshot>, choose a new label, or add --overwrite to replace it")
         raise UsageError(f"an earlier run exists ({' and '.join(what)}); continue it with --resume auto, "
                          "choose a new label, or add --overwrite to replace it")
     for path in files:
         os.unlink(path)
     logger.warning("--overwrite: removed %d file(s) of the earlier run %s", len(files), args.save_weights_prefix)
+
+
+def made_without_checkpoints(files: list[str]) -> bool:
+    """Whether the earlier run's snapshots say it ran without --checkpoint (so it can never be resumed)."""
+    import json
+
+    from simple_dqn.snapshot import read_metadata
+
+    for path in files:
+        if path.endswith(".safetensors"):
+            try:
+                if not json.loads(read_metadata(path)["options"]).get("checkpoint", False):
+                    return True
+            except (UsageError, KeyError, ValueError):
+                continue
+    return False
 
 
 def snapshot_options(args) -> dict:
