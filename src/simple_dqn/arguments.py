@@ -348,7 +348,8 @@ def parse_arguments(argv: list[str] | None = None, snapshot_options: dict | None
             values[other] = off  # explicit flags win over a stored choice that excludes them
     if values["resume"] == "auto":
         values["checkpoint"] = True  # a resumed run goes on writing checkpoints
-    used = sorted(key for key in stored if key not in explicit and stored[key] != build_parser().get_default(key))
+    defaults = build_parser()
+    used = sorted(key for key in stored if key not in explicit and stored[key] != defaults.get_default(key))
     values["stored_options_used"] = ", ".join(used)
     if snapshot_options and "game" in explicit and "environment" not in explicit:
         values["environment"] = "ale"  # a game named again is inferred afresh, not taken from the snapshot
