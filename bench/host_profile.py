@@ -36,7 +36,7 @@ PARTS = [
     ("replay writes", "replay_memory.py", "add"),
     ("state buffers", "state_buffer.py", "add"),
     ("statistics", "statistics.py", "on_step"),
-    ("episode starts", "agent.py", "_begin_episodes"),
+    ("episode starts", "agent.py", "start_episodes"),
 ]
 NESTED = {"action choice without the prediction": ["prediction"],
           "environment recv: waiting for the emulators, episode rules": ["screen resize"]}

@@ -26,9 +26,11 @@ class FakeEnvironment:
         self.tape.append(("env.restart", mask.astype(int).tolist()))
         return np.full((self.num_envs, *SHAPE), 200, dtype=np.uint8)
 
-    def step(self, actions):
+    def send(self, actions):
         self.steps += 1
-        self.tape.append(("env.step", actions.tolist()))
+        self.tape.append(("env.send", actions.tolist()))
+
+    def recv(self):
         terminals = np.zeros(self.num_envs, dtype=bool)
         terminals[self.terminal_at.get(self.steps, [])] = True
         return np.ones(self.num_envs), np.full((self.num_envs, *SHAPE), self.steps, dtype=np.uint8), terminals
@@ -96,12 +98,12 @@ def test_one_game_train_tape():
     agent, tape = make_agent(1, terminal_at={3: [0]}, random_starts=0, train_frequency=2, target_steps=3)
     assert agent.train(4) == 4
     update = [("mem.sample",), ("net.train",), ("mem.update_priorities",), ("stats.on_update",)]
-    act = [("net.predict", 1), ("env.step", [2]), ("mem.add", 0, (2, False)), ("stats.on_step", 1)]
+    act = [("net.predict", 1), ("env.send", [2]), ("mem.add", 0, (2, False)), ("stats.on_step", 1)]
     assert tape == [
         ("env.restart", [1]), ("mem.add", 0, "start"),
         *act, ("net.update_target_network",), *update,  # train step 0: target copy, then a minibatch
         *act,  # 1
-        ("net.predict", 1), ("env.step", [2]), ("mem.add", 0, (2, True)), ("stats.on_step", 1),
+        ("net.predict", 1), ("env.send", [2]), ("mem.add", 0, (2, True)), ("stats.on_step", 1),
         ("env.restart", [1]), ("mem.add", 0, "start"), *update,  # 2: the episode ends, the next begins
         *act, ("net.update_target_network",),  # 3
     ]
@@ -113,8 +115,8 @@ def test_one_game_random_start_is_played_at_once_and_not_counted():
     agent.train(1)
     noops = int(np.random.default_rng(0).integers(1, 3, size=1)[0]) + 1  # history 1 .. 2 no-ops, plus one
     assert tape == [("env.restart", [1]), ("mem.add", 0, "start"),
-                    *[("env.step", [0]), ("mem.add", 0, (0, False))] * noops,  # stored, no statistics
-                    ("net.predict", 1), ("env.step", [2]), ("mem.add", 0, (2, False)), ("stats.on_step", 1),
+                    *[("env.send", [0]), ("mem.add", 0, (0, False))] * noops,  # stored, no statistics
+                    ("net.predict", 1), ("env.send", [2]), ("mem.add", 0, (2, False)), ("stats.on_step", 1),
                     ("mem.sample",), ("net.train",), ("mem.update_priorities",), ("stats.on_update",)]
     assert agent.total_train_steps == 1
 
@@ -126,9 +128,9 @@ def test_three_games_tape():
     update = [("mem.sample",), ("net.train",), ("mem.update_priorities",), ("stats.on_update",)]
     assert tape == [
         ("env.restart", [1, 1, 1]), *[("mem.add", i, "start") for i in range(3)],
-        ("net.predict", 3), ("env.step", [2, 2, 2]), *adds, ("stats.on_step", 3),
+        ("net.predict", 3), ("env.send", [2, 2, 2]), *adds, ("stats.on_step", 3),
         *update, *update,  # steps 0 and 2 of the three counted: one minibatch per train_frequency steps
-        ("net.predict", 3), ("env.step", [2, 2, 2]), adds[0], ("mem.add", 1, (2, True)), adds[2],
+        ("net.predict", 3), ("env.send", [2, 2, 2]), adds[0], ("mem.add", 1, (2, True)), adds[2],
         ("stats.on_step", 3), ("env.restart", [0, 1, 0]), ("mem.add", 1, "start"),
         *update,  # step 4
     ]
@@ -165,7 +167,9 @@ def test_three_games_train_while_the_games_step():
     agent.overlap = False
     tape.clear()
     agent.train(3, restart=False)
-    assert [e[0] for e in tape[:2]] == ["net.predict", "env.step"] and ("env.send", [2, 2, 2]) not in tape
+    send = tape.index(("env.send", [2, 2, 2]))
+    assert tape[send + 1:send + 5] == [("env.recv",), *[("mem.add", i, (2, False)) for i in range(3)]]
+    assert tape[send + 5] == ("mem.sample",)  # the minibatches come after the step is stored
 
 
 def test_three_games_random_starts_are_counted_no_op_actions():
@@ -173,12 +177,12 @@ def test_three_games_random_starts_are_counted_no_op_actions():
     draws = np.random.default_rng(0)
     assert agent.test(3) == 3
     draws.integers(1, 3, size=3)
-    steps = [event for event in tape if event[0] == "env.step"]
-    assert steps == [("env.step", [0, 0, 0])]  # every stream starts with at least two no-ops
+    steps = [event for event in tape if event[0] == "env.send"]
+    assert steps == [("env.send", [0, 0, 0])]  # every stream starts with at least two no-ops
     assert ("stats.on_step", 3) in tape and "net.predict" not in [event[0] for event in tape]
     noops = draws.integers(1, 3, size=3) + 1  # the next phase's random starts (history 1 .. 2, plus one)
     agent.test(3 * (int(noops.max()) + 1))
-    first_actions = [event[1] for event in tape if event[0] == "env.step"]
+    first_actions = [event[1] for event in tape if event[0] == "env.send"]
     for stream in range(3):
         column = [actions[stream] for actions in first_actions[1:]]  # the second phase's steps
         assert column[:noops[stream]] == [0] * noops[stream] and column[noops[stream]] == 2
@@ -199,7 +203,10 @@ class ReusedArrayEnvironment(FakeEnvironment):
         super().__init__(tape, 1)
         self.rewards = np.zeros(1)
 
-    def step(self, actions):
+    def send(self, actions):
+        pass
+
+    def recv(self):
         self.steps += 1
         terminal = self.steps % 3 == 0
         self.rewards[0] = 1.0 if terminal else 0.0

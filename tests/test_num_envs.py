@@ -108,7 +108,9 @@ def test_memory_states_equal_the_states_the_agent_acted_on():
     for _ in range(300):
         before = agent.buffer.states.copy()
         rows = [mem.next_row(i) for i in range(4)]
-        agent.step(1.0, store=True)
+        agent.act(1.0)
+        _, terminals = agent.observe(1.0, store=True)
+        agent.start_episodes(terminals, store=True)
         for i, row in enumerate(rows):
             if row % mem.segment < mem.history_length:
                 continue

@@ -12,6 +12,14 @@ one game they are played at once and are not steps of the phase (the original's 
 with N games they are played as the stream's actions in the steps of all streams, and count,
 so that no stream waits for another. For the same reason a phase of N games ends on the first
 step of all streams that reaches its number of steps (up to N - 1 steps more).
+
+A step of a phase, top to bottom (Agent._run):
+
+    act(epsilon)             choose the N actions, send them to the games
+    [updates]                where the games step in the background (ALE's vector environment)
+    observe(epsilon, store)  receive the step: states, replay memory, statistics
+    start_episodes(ended)    the streams whose episode ended begin the next, with a random start
+    [updates]                elsewhere
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ import numpy as np
 from simple_dqn.errors import StateMismatch
 from simple_dqn.schedules import linear_decay
 from simple_dqn.state_buffer import StateBuffer
+
+NOOP = np.zeros(1, dtype=np.int64)  # one game's random-start action
 
 
 class Agent:
@@ -81,6 +91,8 @@ class Agent:
         self.total_train_steps = total_train_steps
         self.rng = rng if rng is not None else np.random.default_rng()
         self.noops_left = np.zeros(self.num_envs, dtype=np.int64)
+        self._noop_sent = np.zeros(self.num_envs, dtype=np.bool_)  # streams whose last action was a random start's
+        self._sent = np.zeros(self.num_envs, dtype=np.int64)
         self.callback = None
         self.stop_requested = False
         self.overlap = True
@@ -92,22 +104,21 @@ class Agent:
 
     def begin(self, store: bool = False) -> None:
         """Start the next episode of every stream (a phase's start), each with a random start."""
-        self._begin_episodes(np.ones(self.num_envs, dtype=np.bool_), self.env.restart(), store)
+        self._noop_sent[:] = False
+        self.start_episodes(np.ones(self.num_envs, dtype=np.bool_), store)
 
-    def _begin_episodes(self, mask: np.ndarray, screens: np.ndarray, store: bool, in_random_start=None) -> None:
-        """Zero-padded states with the new episodes' first screens, start rows in the memory, no-ops.
+    def start_episodes(self, mask: np.ndarray, store: bool = False) -> None:
+        """Start the next episode of the streams in mask (bool (N,)), each with a random start.
 
-        The random start is history_length..random_starts no-ops plus one, as the original
-        (when random_starts is smaller than history_length: 0..random_starts). A stream whose
-        episode ended during its random start (a game shorter than random_starts) starts the
-        next one without no-ops rather than loop.
+        The state is zero-padded around the episode's first screen and, with store, the
+        stream's memory segment gets a start row. The random start is history_length..
+        random_starts no-ops plus one, as the original (when random_starts is smaller than
+        history_length: 0..random_starts). A stream whose episode ended during its random
+        start (a game shorter than random_starts) starts the next one without no-ops rather
+        than loop. One game plays its no-ops here, outside the phase's step count.
         """
-        self.buffer.begin(mask, screens)
-        if store:
-            for i in np.flatnonzero(mask):
-                self.mem.add(0, 0.0, screens[i], False, start=True, stream=i)
-        self.noops_left[mask] = 0
-        draw = mask if in_random_start is None else mask & ~in_random_start
+        draw = mask & ~self._noop_sent
+        self._begin(mask, store)
         if draw.any():
             low = min(self.history_length, self.random_starts)
             noops = self.rng.integers(low, self.random_starts + 1, size=int(draw.sum()))
@@ -115,8 +126,28 @@ class Agent:
                 noops += 1
             self.noops_left[draw] = noops
         if self.num_envs == 1:
-            while self.noops_left[0]:
-                self.step(0.0, store, counted=False)
+            self._play_random_start(store)
+
+    def _begin(self, mask: np.ndarray, store: bool) -> None:
+        """New episodes' first screens into the states and (with store) start rows into the memory."""
+        screens = self.env.restart(mask)
+        self.buffer.begin(mask, screens)
+        if store:
+            for i in np.flatnonzero(mask):
+                self.mem.add(0, 0.0, screens[i], False, start=True, stream=i)
+        self.noops_left[mask] = 0
+
+    def _play_random_start(self, store: bool) -> None:
+        """One game's no-ops, played at once: they are not steps of the phase (the original's counting)."""
+        while self.noops_left[0]:
+            self.noops_left[0] -= 1
+            self.env.send(NOOP)
+            rewards, screens, terminals = self.env.recv()
+            self.buffer.add(screens)
+            if store:
+                self.mem.add(0, float(rewards[0]), screens[0], bool(terminals[0]), stream=0)
+            if terminals[0]:
+                self._begin(terminals, store)  # the game ended within its random start: no more no-ops
 
     def choose_actions(self, exploration_rate: float) -> np.ndarray:
         """Epsilon-greedy actions of all streams, int64 (N,); no-ops (0) during random starts.
@@ -147,41 +178,46 @@ class Agent:
             actions[acting] = chosen
         return actions
 
-    def step(self, exploration_rate: float, store: bool = False, active: np.ndarray | None = None,
-             counted: bool = True, meanwhile=None):
-        """One step in every stream; with store, each transition goes to its stream's memory segment.
+    def act(self, exploration_rate: float, actions: np.ndarray | None = None) -> np.ndarray:
+        """The first half of a step: choose every stream's action and send it to the games.
 
-        active: bool (N,) streams whose steps count for the statistics (default: all).
-        counted: False for the no-ops of one game's random start (not steps of the phase).
-        meanwhile: a function run while the games step (between the environment's send and recv).
-        Terminal streams start their next episode. Returns (rewards float64 (N,), terminals
-        bool (N,)).
+        actions: int (N,) actions chosen elsewhere (play.sh's human player), or None for the
+        epsilon-greedy ones. Streams in their random start play a no-op. On a backend whose
+        games step in the background, the caller's work between act() and observe() runs
+        beside them. Returns the actions sent, int64 (N,).
         """
-        in_random_start = self.noops_left > 0
-        actions = self.choose_actions(exploration_rate)
-        self.noops_left -= in_random_start
-        if meanwhile is None:
-            rewards, screens, terminals = self.env.step(actions)
-        else:
-            self.env.send(actions)
-            meanwhile()
-            rewards, screens, terminals = self.env.recv()
-        # A copy: a restart below may play no-ops at once, which reuse the environment's array.
-        rewards = rewards.copy()
+        if actions is None:
+            actions = self.choose_actions(exploration_rate)
+        np.greater(self.noops_left, 0, out=self._noop_sent)
+        self.noops_left -= self._noop_sent
+        self.env.send(actions)
+        self._sent = actions
+        return actions
+
+    def observe(self, exploration_rate: float, store: bool = False,
+                active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The second half: receive the step, add it to the states, store and report it.
+
+        store: each stream's transition goes to its memory segment.
+        active: bool (N,), the streams whose steps count for the statistics (default: all).
+        exploration_rate: the epsilon the actions were chosen with, for the statistics.
+        Returns (rewards float64 (N,), terminals bool (N,)); the terminal streams must be
+        started again (start_episodes) before the next act().
+        """
+        rewards, screens, terminals = self.env.recv()
+        actions = self._sent
         self.buffer.add(screens)
         if store:
             # Python scalars: numpy ones make each of the memory's element stores several times slower.
             add, stored = self.mem.add, zip(actions.tolist(), rewards.tolist(), terminals.tolist())
             for i, (action, reward, terminal) in enumerate(stored):
                 add(action, reward, screens[i], terminal, stream=i)
-        if counted and self.callback is not None:
+        if self.callback is not None:
             if active is None:
                 self.callback.on_step(actions, rewards, terminals, exploration_rate)
             else:
                 self.callback.on_step(actions, rewards * active, terminals & active, exploration_rate,
                                       steps=int(active.sum()))
-        if np.count_nonzero(terminals):
-            self._begin_episodes(terminals, self.env.restart(terminals), store, in_random_start)
         return rewards, terminals
 
     def _run(self, steps: int, restart: bool, store: bool, train: bool, rate) -> int:
@@ -194,10 +230,14 @@ class Agent:
         if noise is not None:
             noise(train)
         try:
-            while played < steps:
-                if self.stop_requested:
-                    return played
-                self.step(rate(), store, meanwhile=self._train_due if overlap else None)
+            while played < steps and not self.stop_requested:
+                exploration_rate = rate()
+                self.act(exploration_rate)
+                if overlap:
+                    self._train_due()  # while the games step; the minibatches predate this step
+                _, terminals = self.observe(exploration_rate, store)
+                if np.count_nonzero(terminals):
+                    self.start_episodes(terminals, store)
                 if train and not overlap:
                     self._train_due()
                 played += self.num_envs
@@ -262,7 +302,8 @@ class Agent:
         score = np.zeros(self.num_envs)
         scores: list[float] = []
         while active.any():
-            rewards, terminals = self.step(self.exploration_rate_test, active=active)
+            self.act(self.exploration_rate_test)
+            rewards, terminals = self.observe(self.exploration_rate_test, active=active)
             score += rewards
             for i in np.flatnonzero(terminals & active):
                 scores.append(float(score[i]))
@@ -271,6 +312,8 @@ class Agent:
                     started += 1
                 else:
                     active[i] = False
+            if np.count_nonzero(terminals):
+                self.start_episodes(terminals)
         return scores
 
     def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:

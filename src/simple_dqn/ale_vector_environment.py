@@ -98,9 +98,6 @@ class ALEVectorEnvironment(Environment):
     def _recv(self) -> np.ndarray:
         return self._received(*self.env.recv())
 
-    def _act(self, actions: np.ndarray) -> np.ndarray:
-        return self._received(*self.env.step(np.asarray(actions, dtype=np.int64)))
-
     def _received(self, raw, rewards, terminated, truncated, info) -> np.ndarray:
         """Take in one step's results from AtariVectorEnv; the raw rewards, float64 (N,)."""
         np.logical_or(terminated, truncated, out=self._over)

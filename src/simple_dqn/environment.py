@@ -170,21 +170,19 @@ class Environment(ABC):
 
     steps_in_background = False  # whether send() returns before the games have stepped
 
-    def _send(self, actions: np.ndarray) -> None:
-        self._sent = actions
-
-    def _recv(self) -> np.ndarray:
-        return self._act(self._sent)
-
     # What a backend implements, over all N streams.
+
+    @abstractmethod
+    def _send(self, actions: np.ndarray) -> None:
+        """Start one agent step in every stream with actions, int64 (N,)."""
+
+    @abstractmethod
+    def _recv(self) -> np.ndarray:
+        """End the step that _send started; the raw rewards, float64 (N,)."""
 
     @abstractmethod
     def _new_games(self, mask: np.ndarray) -> None:
         """Start a new game in the streams in mask."""
-
-    @abstractmethod
-    def _act(self, actions: np.ndarray) -> np.ndarray:
-        """Play one agent step in every stream; the raw rewards, float64 (N,)."""
 
     @abstractmethod
     def _screens(self) -> np.ndarray:
@@ -295,9 +293,12 @@ class GameEnvironment(Environment):
         for i in np.flatnonzero(mask):
             self.games[i].reset_game()
 
-    def _act(self, actions: np.ndarray) -> np.ndarray:
+    def _send(self, actions: np.ndarray) -> None:
+        self._sent = actions  # the games step one after another in _recv
+
+    def _recv(self) -> np.ndarray:
         for i, game in enumerate(self.games):
-            self._rewards[i] = game.act(int(actions[i]))
+            self._rewards[i] = game.act(int(self._sent[i]))
         return self._rewards
 
     def _screens(self) -> np.ndarray:

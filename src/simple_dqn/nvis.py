@@ -51,7 +51,8 @@ def collect_states(agent, env, max_states: int = MAX_STATES) -> np.ndarray:
     agent.begin()
     while len(states) < max_states:
         states.append(agent.buffer.states[0].copy())
-        _, terminals = agent.step(agent.exploration_rate_test)
+        agent.act(agent.exploration_rate_test)
+        _, terminals = agent.observe(agent.exploration_rate_test)
         if terminals[0]:
             break
     return np.stack(states)

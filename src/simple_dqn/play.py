@@ -254,13 +254,10 @@ class Player:
             controls.held.clear()
             for key in self.display.poll():
                 controls.press(key)
-            if controls.manual:
-                actions = np.array([manual_action(env, controls.held)])
-            else:
-                actions = agent.choose_actions(agent.exploration_rate_test)
-            rewards, screens, terminals = env.step(actions)
+            manual = np.array([manual_action(env, controls.held)]) if controls.manual else None
+            agent.act(agent.exploration_rate_test, actions=manual)
+            rewards, terminals = agent.observe(agent.exploration_rate_test)
             self.score += rewards[0]
-            agent.buffer.add(screens)
             if not hasattr(game, "frame_callback"):
                 # Games without a frame hook are drawn once per step.
                 self.on_frame(np.asarray(game.rgb_screen()), None)
