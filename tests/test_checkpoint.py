@@ -172,19 +172,16 @@ def components():
 
 
 def load_checkpoint_into(path, components):
-    from simple_dqn.checkpoint import Checkpoint, ProcessRandomState, restore
-    from simple_dqn.snapshot import check_compatible
+    """Restore a checkpoint into the catch components as make_experiment does."""
+    from simple_dqn.checkpoint import Checkpointer, ProcessRandomState
     from simple_dqn.statistics import Statistics
 
     env, mem, net, agent = components
-    with Checkpoint(str(path)) as checkpoint:
-        try:
-            check_compatible(str(path), checkpoint.header, game=env.name, num_actions=env.num_actions,
-                             screen_shape=env.screen_shape, history_length=4)
-        except (KeyError, TypeError, ValueError):
-            raise UsageError("damaged header") from None
-        restore(checkpoint, dict(agent=agent, memory=mem, network=net, statistics=Statistics(None, progress=False),
-                                 rng=ProcessRandomState(), environment=env))
+    parts = dict(agent=agent, memory=mem, network=net, statistics=Statistics(None, progress=False),
+                 rng=ProcessRandomState(), environment=env)
+    header = dict(game=env.name, num_actions=env.num_actions, screen_height=env.screen_shape[0],
+                  screen_width=env.screen_shape[1], history_length=4)
+    Checkpointer(None, parts, header).restore(str(path))
 
 
 def load_snapshot_into(path, components):
@@ -306,3 +303,22 @@ def test_checkpoint_from_elsewhere_is_refused(reference_run, components, tmp_pat
         f.attrs["header"] = json.dumps(header)
     with pytest.raises(UsageError):
         load_checkpoint_into(path, components)
+
+
+def test_checkpoint_of_format_version_1_is_refused_by_name(reference_run, tmp_path):
+    import h5py
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    path = folder / "catch_2.checkpoint.h5"
+    path.write_bytes((reference_run / "catch_2.checkpoint.h5").read_bytes())
+    with h5py.File(path, "r+") as f:
+        f.attrs["format_version"] = "1"
+    with pytest.raises(UsageError, match="format version '1'"):
+        from simple_dqn.checkpoint import Checkpoint
+
+        Checkpoint(str(path))
+    proc = run_cli([*RUN, "--epochs", "3", "--save_weights_prefix", folder / "catch", "--csv_file",
+                    folder / "catch.csv", "--resume", "auto"])
+    assert_one_line_error(proc)
+    assert "format version '1'" in proc.stderr and path.exists()  # refused, never skipped or replaced

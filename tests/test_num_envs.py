@@ -270,7 +270,7 @@ def test_checkpoint_resumes_with_the_same_num_envs_only(tmp_path):
 def test_resume_sh_reuses_the_snapshots_num_envs(tmp_path):
     import torch
 
-    from simple_dqn.main import load_arguments
+    from simple_dqn.arguments import load_arguments
     from simple_dqn.snapshot import save_snapshot
 
     path = tmp_path / "catch_1.safetensors"

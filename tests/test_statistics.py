@@ -24,6 +24,7 @@ def test_header_is_the_originals_16_columns():
 def test_rows_count_games_and_rewards(tmp_path):
     path = tmp_path / "r.csv"
     stats = Statistics(str(path), progress=False)
+    assert not path.exists()  # the constructor touches no file
     mem = ReplayMemory(size=100, history_length=4, screen_shape=(36, 36), batch_size=4)
     stats.reset("random")
     for reward, terminal in [(1, False), (2, True), (0, False), (5, True), (3, False)]:
@@ -47,7 +48,7 @@ def test_resume_keeps_rows_up_to_the_epoch(tmp_path):
         stats.reset(phase)
         stats.on_step(np.zeros(1), np.array([1.0]), np.array([True]), 1.0)
         stats.write(epoch, phase, total_train_steps=0, memory=None, net=None)
-    Statistics(str(path), append_after_epoch=1, progress=False)
+    Statistics(str(path), progress=False).open_csv(keep_until_epoch=1)
     assert [(r[0], r[1]) for r in read_rows(str(path))] == [("0", "random"), ("1", "train"), ("1", "test")]
 
 

@@ -322,16 +322,16 @@ class Agent:
                 dict(states=self.buffer.states.copy(), noops_left=self.noops_left.copy()))
 
     def load_state(self, meta: dict, arrays: dict) -> None:
-        """Restore from save_state() (also the single-game checkpoints of earlier versions).
+        """Restore from save_state().
 
         Raises:
             StateMismatch: the checkpoint holds another number of streams.
         """
-        states = np.asarray(arrays["states"] if "states" in arrays else arrays["state_buffer"])
+        states = np.asarray(arrays["states"])
         if states.shape != self.buffer.states.shape:
             raise StateMismatch(f"the checkpoint was made with --num_envs {states.shape[0]}; "
                              f"resume with --num_envs {states.shape[0]}")
         self.total_train_steps = int(meta["total_train_steps"])
         self.rng.bit_generator.state = meta["rng"]
         self.buffer.states[...] = states
-        self.noops_left[...] = np.asarray(arrays["noops_left"]) if "noops_left" in arrays else 0
+        self.noops_left[...] = np.asarray(arrays["noops_left"])

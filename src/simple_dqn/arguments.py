@@ -8,10 +8,13 @@ explicitly given --preset < flags given explicitly on the command line.
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 
 from simple_dqn.errors import UsageError
+
+logger = logging.getLogger("simple_dqn")
 
 TRUE_WORDS = ("true", "yes", "1", "y", "t", "on")
 FALSE_WORDS = ("false", "no", "0", "n", "f", "off")
@@ -427,3 +430,36 @@ def validate(args: argparse.Namespace) -> None:
     if args.start_epoch >= args.epochs and not args.play_games:
         raise UsageError(f"--start_epoch ({args.start_epoch}) is not below --epochs ({args.epochs}): "
                          "nothing to do; raise --epochs")
+
+
+def snapshot_options(args) -> dict:
+    """The options a snapshot records: everything JSON can hold, paths and display flags included."""
+    return {k: v for k, v in vars(args).items() if isinstance(v, (bool, int, float, str, type(None)))}
+
+
+def load_arguments(argv: list[str]):
+    """Parse argv; with --load_weights, load that snapshot and reuse its options.
+
+    Returns (args, snapshot or None). Raises UsageError for a bad snapshot or option.
+    """
+    snapshot = None
+    load_weights = explicit_options(argv).get("load_weights")
+    if load_weights:
+        from simple_dqn.snapshot import load_snapshot
+
+        snapshot = load_snapshot(load_weights)
+    run_options = None
+    given = explicit_options(argv)
+    if given.get("resume") == "auto" and given.get("save_weights_prefix"):
+        from simple_dqn.checkpoint import Checkpoint, find_resumable
+
+        path = find_resumable(given["save_weights_prefix"])
+        if path is not None:
+            with Checkpoint(path) as checkpoint:
+                run_options = checkpoint.header.get("options")
+    args = parse_arguments(argv, snapshot.options if snapshot else None, run_options)
+    logging.basicConfig(format="%(asctime)s %(message)s", level=getattr(logging, args.log_level), force=True)
+    used = args.__dict__.pop("stored_options_used", "")
+    if used:
+        logger.info("Options taken from the %s: %s", "checkpoint" if run_options else "snapshot", used)
+    return args, snapshot

@@ -22,6 +22,7 @@ import logging
 import os
 import random
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from simple_dqn.atomic import atomic_path
 from simple_dqn.errors import StateMismatch, UsageError
 
 FORMAT = "simple_dqn.checkpoint"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 SUFFIX = ".checkpoint.h5"
 KEEP_EPOCH_CHECKPOINTS = 2  # older epoch checkpoints are deleted: the newest may be damaged
 SCREEN_CHUNK = 256  # screens per compressed chunk
@@ -79,6 +80,10 @@ def save_checkpoint(path: str, header: dict, components: dict[str, tuple[dict, d
     return os.path.getsize(path)
 
 
+class FormatVersionError(UsageError):
+    """A checkpoint of another format version: not damaged, so never skipped or replaced."""
+
+
 class Checkpoint:
     """An open checkpoint file. Use as a context manager; read components with component().
 
@@ -101,9 +106,10 @@ class Checkpoint:
             if self.file.attrs.get("format") != FORMAT:
                 raise UsageError(f"{path!r} is an HDF5 file but not a simple_dqn checkpoint")
             if self.file.attrs.get("format_version") != FORMAT_VERSION:
-                raise UsageError(f"{path!r} is a checkpoint of format version "
-                                 f"{self.file.attrs.get('format_version')!r}; this simple_dqn reads "
-                                 f"{FORMAT_VERSION}: use the simple_dqn that wrote it")
+                raise FormatVersionError(f"{path!r} is a checkpoint of format version "
+                                         f"{self.file.attrs.get('format_version')!r}; this simple_dqn reads "
+                                         f"{FORMAT_VERSION!r}: continue it with the simple_dqn that wrote it, "
+                                         "or from its snapshot's weights with ./resume.sh")
             self.header = json.loads(self.file.attrs["header"])
             if not isinstance(self.header, dict):
                 raise ValueError("header is not an object")
@@ -231,7 +237,11 @@ def checkpoint_beside(snapshot_path: str) -> str | None:
 
 
 def find_resumable(prefix: str) -> str | None:
-    """The newest valid checkpoint of a run (by steps played); damaged ones are skipped with a warning."""
+    """The newest valid checkpoint of a run (by steps played); damaged ones are skipped with a warning.
+
+    Raises:
+        FormatVersionError: a checkpoint of the run is of another format version.
+    """
     candidates = []
     for path in glob.glob(glob.escape(prefix) + "_*" + SUFFIX):
         middle = path[len(prefix) + 1:-len(SUFFIX)]
@@ -241,6 +251,8 @@ def find_resumable(prefix: str) -> str | None:
             with Checkpoint(path) as checkpoint:
                 checkpoint.verify()
                 candidates.append((int(checkpoint.header["progress"]), path))
+        except FormatVersionError:
+            raise
         except (UsageError, KeyError, ValueError, TypeError) as e:
             logger.warning("Skipping checkpoint %s: %s", path, e)
     if not candidates:
@@ -255,3 +267,104 @@ def prune_epoch_checkpoints(prefix: str, keep: int = KEEP_EPOCH_CHECKPOINTS) -> 
     paths.sort(key=lambda p: int(p[len(prefix) + 1:-len(SUFFIX)]))
     for path in paths[:-keep]:
         os.unlink(path)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a checkpointed run stands.
+
+    epoch, kind: the phase to run next (kind "random", "train" or "test"); played: its steps
+    (or games, for a test by games) already played; progress: environment steps played over
+    the whole run, which orders a run's checkpoints.
+    """
+
+    epoch: int
+    kind: str
+    played: int
+    progress: int
+
+
+class Checkpointer:
+    """A run's checkpoints: restores the components from one, writes the end-of-epoch and
+    interrupted ones and prunes the old.
+
+    Args:
+        prefix: the run's --save_weights_prefix (checkpoints are written beside its snapshots),
+            or None where the run writes none.
+        components: name -> object with save_state() and load_state() (capture, restore).
+        header: the run's own fields, written into every checkpoint and compared on restoring:
+            game, num_actions, action_set, screen_height, screen_width, history_length, options.
+    """
+
+    def __init__(self, prefix: str | None, components: dict, header: dict):
+        self.prefix, self.components, self.header = prefix, components, header
+
+    def restore(self, path: str) -> tuple[Position, set[str]]:
+        """Load every component from the checkpoint at path; returns (its position, the names restored).
+
+        Raises:
+            UsageError: the file is not a checkpoint, is damaged, or was made for another game,
+                action set, screen size or history length, or another configuration.
+        """
+        from simple_dqn.snapshot import check_compatible
+
+        with Checkpoint(path) as checkpoint:
+            saved = checkpoint.header
+            try:
+                check_compatible(path, saved, game=self.header["game"], num_actions=self.header["num_actions"],
+                                 screen_shape=(self.header["screen_height"], self.header["screen_width"]),
+                                 history_length=self.header["history_length"])
+                position = Position(int(saved["epoch"]), str(saved["phase"]), int(saved["played"]),
+                                    int(saved["progress"]))
+            except (KeyError, TypeError, ValueError):
+                raise UsageError(f"checkpoint {path!r} has a damaged header; use an earlier one") from None
+            return position, restore(checkpoint, self.components)
+
+    def write(self, path: str, position: Position) -> None:
+        """A checkpoint at path saying the run goes on from position."""
+        import time
+
+        started = time.perf_counter()
+        header = dict(self.header, epoch=position.epoch, phase=position.kind, played=position.played,
+                      progress=position.progress)
+        size = save_checkpoint(path, header, capture(self.components))
+        logger.info("Checkpoint %s written: %.1f MB in %.1f s", path, size / 1e6, time.perf_counter() - started)
+
+    def end_of_epoch(self, epoch: int, progress: int) -> str:
+        """<prefix>_<epoch>.checkpoint.h5, pointing at the next epoch's training; the older ones
+        and an interrupted one pruned. Returns its path."""
+        path = checkpoint_path(self.prefix, epoch)
+        self.write(path, Position(epoch + 1, "train", 0, progress))
+        prune_epoch_checkpoints(self.prefix)
+        if os.path.exists(interrupted_path(self.prefix)):
+            os.unlink(interrupted_path(self.prefix))
+        return path
+
+    def interrupted(self, position: Position) -> str:
+        """<prefix>_interrupted.checkpoint.h5 at position (after SIGINT or SIGTERM). Returns its path."""
+        path = interrupted_path(self.prefix)
+        self.write(path, position)
+        return path
+
+
+def checkpoint_to_continue(args, snapshot) -> str | None:
+    """The checkpoint a run continues from: with --resume auto the run's newest, with a resumed
+    snapshot (--load_weights and --start_epoch, resume.sh) the one beside it; else None.
+
+    Raises:
+        UsageError: --resume auto without --save_weights_prefix.
+    """
+    if args.resume == "auto":
+        if not args.save_weights_prefix:
+            raise UsageError("--resume auto needs --save_weights_prefix (train.sh sets it) to find checkpoints")
+        path = find_resumable(args.save_weights_prefix)
+        if path is None:
+            logger.info("No checkpoint of %s to resume from: starting a new run", args.save_weights_prefix)
+        return path
+    if snapshot is not None and args.start_epoch > 0 and args.train_steps > 0:
+        path = checkpoint_beside(snapshot.path)
+        if path is None:
+            logger.warning("No checkpoint beside %s: resuming with its weights only; the replay memory "
+                           "starts empty and the optimizer state is new", snapshot.path)
+        return path
+    return None

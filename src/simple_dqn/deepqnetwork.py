@@ -545,7 +545,7 @@ class DeepQNetwork:
             state.setdefault(int(index), {})[name] = value
         self.optimizer.load_state_dict(dict(state=state, param_groups=meta["param_groups"]))
         self._update_graphs.clear()  # the optimizer's state tensors were replaced: capture anew
-        self.weight_updates = int(meta.get("weight_updates", meta.get("train_iterations")))  # earlier name
+        self.weight_updates = int(meta["weight_updates"])
         self._cost_sum.fill_(float(meta["cost_sum"]))
         self._cost_count = int(meta["cost_count"])
         self._sync_compute()

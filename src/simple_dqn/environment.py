@@ -158,10 +158,10 @@ class Environment(ABC):
         return dict(meta, mode=self.mode, life_lost=self.life_lost.tolist()), arrays
 
     def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-        """Restore from save_state() (also the single-game checkpoints of earlier versions)."""
+        """Restore from save_state()."""
         self._load_games(meta, arrays)
         self.mode = meta["mode"]
-        self.life_lost[:] = meta["life_lost"]  # a list, or one bool in earlier versions
+        self.life_lost[:] = meta["life_lost"]
         self.ended[:] = False  # checkpoints are written after terminal streams restarted
         self._lives[:] = self._get_lives()
 
@@ -316,18 +316,11 @@ class GameEnvironment(Environment):
         return np.array([game.episode_frames() for game in self.games])
 
     def _save_games(self) -> tuple[dict, dict[str, np.ndarray]]:
-        if len(self.games) == 1:  # the layout of earlier versions' single-game checkpoints
-            return self.games[0].save_state()
         states = [game.save_state() for game in self.games]
         return (dict(games=[meta for meta, _ in states]),
                 {f"stream{i}_{key}": value for i, (_, arrays) in enumerate(states) for key, value in arrays.items()})
 
     def _load_games(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-        if "games" not in meta:
-            if len(self.games) != 1:
-                raise StateMismatch("the checkpoint was made with --num_envs 1; resume with --num_envs 1")
-            self.games[0].load_state(meta, arrays)
-            return
         if len(meta["games"]) != len(self.games):
             streams = len(meta["games"])
             raise StateMismatch(f"the checkpoint was made with --num_envs {streams}; resume with --num_envs {streams}")

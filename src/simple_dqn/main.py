@@ -13,9 +13,9 @@ import logging
 import os
 import re
 import sys
-import time
 from dataclasses import dataclass
 
+from simple_dqn.arguments import snapshot_options
 from simple_dqn.build import build
 from simple_dqn.errors import UsageError
 from simple_dqn.statistics import CSV_COLUMNS
@@ -54,46 +54,39 @@ def phase_plan(args, start_epoch: int) -> list[Phase]:
 
 
 class Experiment:
-    """The experiment protocol over the built components: phases, rows, snapshots and checkpoints.
+    """The experiment protocol over built components: phases, CSV rows, snapshots and checkpoints.
 
     Args:
         args: the resolved command line (read, never changed).
-        snapshot: the --load_weights snapshot, or None.
-
-    Raises:
-        UsageError: bad components, or a checkpoint that is damaged or made for another run.
+        env, mem, net, agent, stats: the built components (build.build, statistics.Statistics);
+            the agent reports to stats.
+        checkpointer: checkpoint.Checkpointer of the run, or None (no checkpoints written).
+        position: checkpoint.Position the run continues from, or None for a run from its start.
+        restart: start new episodes where the run continues (the checkpoint could not hold the games).
     """
 
-    def __init__(self, args, snapshot):
+    def __init__(self, args, env, mem, net, agent, stats, checkpointer=None, position=None, restart=False):
         self.args = args
         self.prefix = args.save_weights_prefix
-        self.env, self.mem, self.net, self.agent = build(args, snapshot)
-        self.start_epoch = args.start_epoch
-        self.position = None  # (epoch, kind, steps played) of the checkpoint continued from
-        self.steps_played = 0  # over all phases and resumes: orders checkpoints
-        self.force_restart = False  # the games could not be restored: start new episodes
+        self.env, self.mem, self.net, self.agent, self.stats = env, mem, net, agent, stats
+        self.checkpointer = checkpointer
+        self.position = position
+        self.force_restart = restart
+        self.steps_played = position.progress if position else 0  # over all phases and resumes
+        if position is None:
+            self.start_epoch = args.start_epoch
+        else:
+            self.start_epoch = max(0, position.epoch - 1) if position.kind != "random" else 0
         self.last_row: list = []  # the CSV values of the last phase
         # Called as reporter(row dict, end-of-epoch checkpoint path or None) after each phase (sweeps).
         self.reporter = None
-        checkpoint_file = find_checkpoint(args, snapshot)
-        if checkpoint_file is None:
-            from simple_dqn.statistics import Statistics
-
-            resuming = args.start_epoch > 0 and args.train_steps > 0
-            if not resuming and args.train_steps > 0 and not args.play_games:
-                protect_earlier_run(args)
-            self.stats = Statistics(args.csv_file, append_after_epoch=args.start_epoch if resuming else None,
-                                    tensorboard=self.tensorboard_log())
-        else:
-            self.resume(checkpoint_file)
-        self.agent.callback = self.stats
 
     def run(self) -> int:
         """Play the games asked for, or run the phases of the plan. Returns the exit status."""
         try:
             if self.args.play_games:
                 return self.play()
-            if self.args.checkpoint and self.prefix:
+            if self.checkpointer is not None:
                 self.stop_on_signals()
             plan = self.remaining(phase_plan(self.args, self.start_epoch))
             for index, phase in enumerate(plan):
@@ -113,8 +106,8 @@ class Experiment:
 
         A test by games is played whole (after an interruption its statistics are restored).
         """
-        resumed = self.position is not None and (phase.epoch, phase.kind) == self.position[:2]
-        before = self.position[2] if resumed else 0
+        position = self.position
+        before = position.played if position and (phase.epoch, phase.kind) == (position.epoch, position.kind) else 0
         if phase.kind == "train" and before == 0:
             logger.info("Epoch #%d", phase.epoch)
         logger.info(" %s", phase)
@@ -138,8 +131,8 @@ class Experiment:
         if phase.kind == "train" and self.prefix:
             self.save_snapshot(phase.epoch)
         checkpoint = None
-        if self.args.checkpoint and self.prefix and phase.epoch > 0 and end_of_epoch:
-            checkpoint = self.end_of_epoch_checkpoint(phase.epoch)
+        if self.checkpointer is not None and phase.epoch > 0 and end_of_epoch:
+            checkpoint = self.checkpointer.end_of_epoch(phase.epoch, self.steps_played)
         if self.reporter is not None:
             self.reporter(dict(zip(CSV_COLUMNS, self.last_row)), checkpoint)
 
@@ -148,51 +141,10 @@ class Experiment:
         if self.position is None:
             return plan
         keys = [(phase.epoch, phase.kind) for phase in plan]
-        if self.position[:2] in keys:
-            return plan[keys.index(self.position[:2]):]
-        return [phase for phase in plan if phase.epoch > self.position[0]]
-
-    def components(self) -> dict:
-        """What a checkpoint holds, by name, each with save_state() and load_state()."""
-        from simple_dqn.checkpoint import ProcessRandomState
-
-        return dict(agent=self.agent, memory=self.mem, network=self.net, statistics=self.stats,
-                    rng=ProcessRandomState(), environment=self.env)
-
-    def tensorboard_log(self):
-        """The --tensorboard log, or None."""
-        if not self.args.tensorboard:
-            return None
-        from simple_dqn.tensorboard_log import TensorBoardLog
-
-        return TensorBoardLog(self.args.tensorboard, self.args.tensorboard_every)
-
-    def resume(self, path: str) -> None:
-        """Restore every component from the checkpoint at path and where the run stood."""
-        from simple_dqn.checkpoint import Checkpoint, restore
-        from simple_dqn.snapshot import check_compatible
-        from simple_dqn.statistics import Statistics
-
-        env = self.env
-        with Checkpoint(path) as checkpoint:
-            header = checkpoint.header
-            try:
-                check_compatible(path, header, game=env.name, num_actions=env.num_actions,
-                                 screen_shape=env.screen_shape, history_length=self.args.history_length)
-                kind = "test" if header["phase"] == "test_games" else str(header["phase"])  # earlier versions
-                played = header["played"] if "played" in header else header["done"]  # the earlier name
-                self.position = (int(header["epoch"]), kind, int(played))
-                self.steps_played = int(header["progress"])
-            except (KeyError, TypeError, ValueError):
-                raise UsageError(f"checkpoint {path!r} has a damaged header; use an earlier one") from None
-            epoch, kind, played = self.position
-            self.start_epoch = max(0, epoch - 1) if kind != "random" else 0
-            # The saved rows replace the CSV's: rows a killed run wrote after this checkpoint go.
-            self.stats = Statistics(None, tensorboard=self.tensorboard_log())
-            self.stats.csv_file = self.args.csv_file
-            restored = restore(checkpoint, self.components())
-        self.force_restart = "environment" not in restored
-        logger.info("Resuming from checkpoint %s at epoch %d, phase %s, after %d steps", path, epoch, kind, played)
+        where = (self.position.epoch, self.position.kind)
+        if where in keys:
+            return plan[keys.index(where):]
+        return [phase for phase in plan if phase.epoch > self.position.epoch]
 
     def play(self) -> int:
         """--play_games: play whole games with exploration_rate_test, write a "play" row."""
@@ -233,36 +185,11 @@ class Experiment:
                                         numerics=self.net.numerics),
                       options=snapshot_options(args), weight_updates=self.net.weight_updates)
 
-    def write_checkpoint(self, path: str, epoch: int, kind: str, played: int) -> None:
-        """A full-state checkpoint saying the run goes on after ``played`` steps of (epoch, kind)."""
-        from simple_dqn.checkpoint import capture, save_checkpoint
-
-        started = time.perf_counter()
-        env = self.env
-        header = dict(game=env.name, num_actions=env.num_actions, action_set=env.action_set,
-                      screen_height=env.screen_shape[0], screen_width=env.screen_shape[1],
-                      history_length=self.args.history_length, epoch=epoch, phase=kind, played=played,
-                      progress=self.steps_played, options=snapshot_options(self.args))
-        size = save_checkpoint(path, header, capture(self.components()))
-        logger.info("Checkpoint %s written: %.1f MB in %.1f s", path, size / 1e6, time.perf_counter() - started)
-
-    def end_of_epoch_checkpoint(self, epoch: int) -> str:
-        """Write <prefix>_<epoch>.checkpoint.h5, pointing at the next epoch, prune the older ones; return its path."""
-        from simple_dqn.checkpoint import checkpoint_path, interrupted_path, prune_epoch_checkpoints
-
-        path = checkpoint_path(self.prefix, epoch)
-        self.write_checkpoint(path, epoch + 1, "train", 0)
-        prune_epoch_checkpoints(self.prefix)
-        if os.path.exists(interrupted_path(self.prefix)):
-            os.unlink(interrupted_path(self.prefix))
-        return path
-
     def interrupted_checkpoint(self, phase: Phase, played: int) -> None:
         """After SIGINT or SIGTERM: <prefix>_interrupted.checkpoint.h5 and how to resume."""
-        from simple_dqn.checkpoint import interrupted_path
+        from simple_dqn.checkpoint import Position
 
-        path = interrupted_path(self.prefix)
-        self.write_checkpoint(path, phase.epoch, phase.kind, played)
+        path = self.checkpointer.interrupted(Position(phase.epoch, phase.kind, played, self.steps_played))
         print(f"simple_dqn: stopped in epoch {phase.epoch}, phase {phase.kind}, after {played} steps; resume with "
               f"--resume auto (e.g. ./train.sh <rom> [label] --resume auto) or from {path}",
               file=sys.stderr, flush=True)
@@ -285,24 +212,50 @@ class Experiment:
             signal.signal(signum, request_stop)
 
 
-def find_checkpoint(args, snapshot) -> str | None:
-    """The checkpoint this run continues from: --resume auto, or the one beside a resumed snapshot."""
-    from simple_dqn.checkpoint import checkpoint_beside, find_resumable
+def make_experiment(args, snapshot) -> Experiment:
+    """Build the components and, where the run continues a checkpoint, restore them from it.
 
-    if args.resume == "auto":
-        if not args.save_weights_prefix:
-            raise UsageError("--resume auto needs --save_weights_prefix (train.sh sets it) to find checkpoints")
-        path = find_resumable(args.save_weights_prefix)
-        if path is None:
-            logger.info("No checkpoint of %s to resume from: starting a new run", args.save_weights_prefix)
-        return path
-    if snapshot is not None and args.start_epoch > 0 and args.train_steps > 0:
-        path = checkpoint_beside(snapshot.path)
-        if path is None:
-            logger.warning("No checkpoint beside %s: resuming with its weights only; the replay memory "
-                           "starts empty and the optimizer state is new", snapshot.path)
-        return path
-    return None
+    A new training run is refused over an earlier one's files (protect_earlier_run).
+
+    Raises:
+        UsageError: bad components, an earlier run in the way, or a checkpoint that is damaged
+            or made for another run.
+    """
+    from simple_dqn.checkpoint import Checkpointer, ProcessRandomState, checkpoint_to_continue
+    from simple_dqn.statistics import Statistics
+
+    env, mem, net, agent = build(args, snapshot)
+    stats = Statistics(args.csv_file, tensorboard=tensorboard_log(args))
+    agent.callback = stats
+    components = dict(agent=agent, memory=mem, network=net, statistics=stats, rng=ProcessRandomState(),
+                      environment=env)
+    header = dict(game=env.name, num_actions=env.num_actions, action_set=env.action_set,
+                  screen_height=env.screen_shape[0], screen_width=env.screen_shape[1],
+                  history_length=args.history_length, options=snapshot_options(args))
+    checkpointer = Checkpointer(args.save_weights_prefix, components, header)
+    writes = args.checkpoint and bool(args.save_weights_prefix)
+    path = checkpoint_to_continue(args, snapshot)
+    if path is None:
+        resuming = args.start_epoch > 0 and args.train_steps > 0  # from a snapshot's weights only
+        if not resuming and args.train_steps > 0 and not args.play_games:
+            protect_earlier_run(args)
+        stats.open_csv(keep_until_epoch=args.start_epoch if resuming else None)
+        return Experiment(args, env, mem, net, agent, stats, checkpointer if writes else None)
+    # The saved rows replace the CSV's: rows a killed run wrote after this checkpoint go.
+    position, restored = checkpointer.restore(path)
+    logger.info("Resuming from checkpoint %s at epoch %d, phase %s, after %d steps", path, position.epoch,
+                position.kind, position.played)
+    return Experiment(args, env, mem, net, agent, stats, checkpointer if writes else None, position,
+                      restart="environment" not in restored)
+
+
+def tensorboard_log(args):
+    """The --tensorboard log, or None."""
+    if not args.tensorboard:
+        return None
+    from simple_dqn.tensorboard_log import TensorBoardLog
+
+    return TensorBoardLog(args.tensorboard, args.tensorboard_every)
 
 
 def earlier_run_files(prefix: str | None) -> list[str]:
@@ -364,51 +317,17 @@ def made_without_checkpoints(files: list[str]) -> bool:
     return False
 
 
-def snapshot_options(args) -> dict:
-    """The options a snapshot records: everything JSON can hold, paths and display flags included."""
-    return {k: v for k, v in vars(args).items() if isinstance(v, (bool, int, float, str, type(None)))}
-
-
-def load_arguments(argv: list[str]):
-    """Parse argv; with --load_weights, load that snapshot and reuse its options.
-
-    Returns (args, snapshot or None). Raises UsageError for a bad snapshot or option.
-    """
-    from simple_dqn.arguments import explicit_options, parse_arguments
-
-    snapshot = None
-    load_weights = explicit_options(argv).get("load_weights")
-    if load_weights:
-        from simple_dqn.snapshot import load_snapshot
-
-        snapshot = load_snapshot(load_weights)
-    run_options = None
-    given = explicit_options(argv)
-    if given.get("resume") == "auto" and given.get("save_weights_prefix"):
-        from simple_dqn.checkpoint import Checkpoint, find_resumable
-
-        path = find_resumable(given["save_weights_prefix"])
-        if path is not None:
-            with Checkpoint(path) as checkpoint:
-                run_options = checkpoint.header.get("options")
-    args = parse_arguments(argv, snapshot.options if snapshot else None, run_options)
-    logging.basicConfig(format="%(asctime)s %(message)s", level=getattr(logging, args.log_level), force=True)
-    used = args.__dict__.pop("stored_options_used", "")
-    if used:
-        logger.info("Options taken from the %s: %s", "checkpoint" if run_options else "snapshot", used)
-    return args, snapshot
-
-
 def run(args, snapshot) -> int:
     """Build the components and run the experiment. Returns the exit status."""
     from simple_dqn.threads import configure_threads
 
     logger.info("CPU threads: %d", configure_threads(args.threads))
-    return Experiment(args, snapshot).run()
+    return make_experiment(args, snapshot).run()
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status (2 on bad input, 130 on Ctrl-C)."""
+    from simple_dqn.arguments import load_arguments
     from simple_dqn.errors import report_usage_errors
 
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     def run():
         from simple_dqn.atomic import ensure_writable_dir, write_text_atomic
         from simple_dqn.build import build
-        from simple_dqn.main import load_arguments
+        from simple_dqn.arguments import load_arguments
 
         # This tool plays one game.
         args, snapshot = load_arguments(["--load_weights", own.snapshot, *rest, "--num_envs", "1"])

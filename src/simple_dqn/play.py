@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run():
         from simple_dqn.build import build
-        from simple_dqn.main import load_arguments
+        from simple_dqn.arguments import load_arguments
 
         # This tool plays one game.
         args, snapshot = load_arguments(["--load_weights", own.snapshot, "--log_level", "WARNING", *rest,

@@ -93,4 +93,4 @@ class PrioritizedReplayMemory(ReplayMemory):
         rows = self.saved_rows()
         self.tree.set(np.arange(rows.start, rows.stop), np.asarray(arrays["priorities"], dtype=np.float64))
         self.max_priority = float(meta["max_priority"])
-        self.samples = int(meta.get("samples", self.samples))  # earlier versions counted train steps
+        self.samples = int(meta["samples"])

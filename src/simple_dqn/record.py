@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run():
         from simple_dqn.build import build
-        from simple_dqn.main import load_arguments
+        from simple_dqn.arguments import load_arguments
         from simple_dqn.snapshot import split_snapshot_name
 
         from simple_dqn.atomic import ensure_writable_dir

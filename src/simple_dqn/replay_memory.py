@@ -350,9 +350,7 @@ class ReplayMemory:
         rows = self.saved_rows()
         arrays = dict(screens=self.screens[rows], actions=self.actions[rows], rewards=self.rewards[rows],
                       terminals=self.terminals[rows], starts=self.starts[rows])
-        meta = dict(size=self.size, count=self.count, current=self.current)
-        if self.streams > 1:
-            meta.update(streams=self.streams, counts=list(self.counts), currents=list(self.currents))
+        meta = dict(size=self.size, streams=self.streams, counts=list(self.counts), currents=list(self.currents))
         return meta, arrays
 
     def load_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -365,15 +363,11 @@ class ReplayMemory:
         if int(meta["size"]) != self.size or tuple(arrays["screens"].shape[1:]) != self.screen_shape:
             raise StateMismatch(f"the saved replay memory holds {meta['size']} screens of "
                              f"{tuple(arrays['screens'].shape[1:])}, this one {self.size} of {self.screen_shape}")
-        streams = int(meta.get("streams", 1))
+        streams = int(meta["streams"])
         if streams != self.streams:
             raise StateMismatch(f"the saved replay memory holds {streams} streams (--num_envs {streams}), this one "
                              f"{self.streams}; resume with --num_envs {streams}")
-        if streams == 1:
-            counts, currents = [int(meta["count"])], [int(meta["current"])]
-        else:
-            counts, currents = [int(c) for c in meta["counts"]], [int(c) for c in meta["currents"]]
-        self.counts, self.currents = counts, currents
+        self.counts, self.currents = [int(c) for c in meta["counts"]], [int(c) for c in meta["currents"]]
         rows = self.saved_rows().stop
         for name in ("screens", "actions", "rewards", "terminals", "starts"):
             target = getattr(self, name)

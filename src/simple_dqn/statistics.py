@@ -64,36 +64,43 @@ class Statistics:
     """Observer of the agent and the network; writes one CSV row and log lines per phase.
 
     Args:
-        csv_file: path of the results CSV, or None for log lines only.
-        append_after_epoch: keep the rows of an existing csv_file up to this epoch and append
-            after them (resume); None starts a new file.
+        csv_file: path of the results CSV, or None for log lines only. The constructor touches
+            no file: open_csv() starts it, or load_state() (a resumed run) rewrites it.
         progress: show a tqdm progress bar per phase (default: when stderr is a terminal).
         tensorboard: a TensorBoardLog that gets the rows, the games and the updates too, or None.
 
     Rows are written by rewriting the whole file to a temporary name and renaming it, so a
     crash or Ctrl-C never leaves a partial row.
 
-    Raises:
+    Raises (writing):
         UsageError: the CSV's folder cannot be written, or the file to append to is not a
             results CSV.
     """
 
-    def __init__(self, csv_file: str | None = None, append_after_epoch: int | None = None,
-                 progress: bool | None = None, tensorboard=None):
+    def __init__(self, csv_file: str | None = None, progress: bool | None = None, tensorboard=None):
         self.csv_file = csv_file
         self.tensorboard = tensorboard
         self.steps_seen = 0  # agent steps over all phases: the x axis of TensorBoard's game rewards
         self.rows: list[list[str]] = []
-        if csv_file:
-            if append_after_epoch is not None and os.path.exists(csv_file):
-                self.rows = [r for r in read_rows(csv_file) if r and int(float(r[0])) <= append_after_epoch]
-            self._flush()
-            logger.info("Results are written to %s", csv_file)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.start_time = time.perf_counter()
         self.validation_states: np.ndarray | None = None
         self._bar = None
         self.reset()
+
+    def open_csv(self, keep_until_epoch: int | None = None) -> None:
+        """Start the CSV: its header, and with keep_until_epoch the rows of an existing file up to
+        that epoch (a run resumed from a snapshot without a checkpoint); else a new file.
+
+        Raises:
+            UsageError: the folder cannot be written, or the file to keep rows of is not a results CSV.
+        """
+        if not self.csv_file:
+            return
+        if keep_until_epoch is not None and os.path.exists(self.csv_file):
+            self.rows = [r for r in read_rows(self.csv_file) if r and int(float(r[0])) <= keep_until_epoch]
+        self._flush()
+        logger.info("Results are written to %s", self.csv_file)
 
     def reset(self, phase: str = "", total_steps: int | None = None) -> None:
         """Start counting a new phase."""
@@ -232,10 +239,8 @@ class Statistics:
         self.reset(meta["phase"])
         for key in ("num_steps", "num_games", "average_reward", "last_exploration_rate"):
             setattr(self, key, meta[key])
-        self.stream_rewards = np.asarray(meta.get("stream_rewards", []), dtype=np.float64)
-        if not len(self.stream_rewards) and "game_rewards" in meta:  # an earlier version's single game
-            self.stream_rewards = np.array([meta["game_rewards"]], dtype=np.float64)
-        self.steps_seen = int(meta.get("steps_seen", 0))
+        self.stream_rewards = np.asarray(meta["stream_rewards"], dtype=np.float64)
+        self.steps_seen = int(meta["steps_seen"])
         self.min_game_reward = float(meta["min_game_reward"])
         self.max_game_reward = float(meta["max_game_reward"])
         now = time.perf_counter()

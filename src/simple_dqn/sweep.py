@@ -157,7 +157,8 @@ def run_trial(ray_config: dict) -> None:
     """Ray Tune function trainable: one training run, its rows reported, its checkpoints Ray's."""
     from ray import tune
 
-    from simple_dqn.main import Experiment, load_arguments
+    from simple_dqn.arguments import load_arguments
+    from simple_dqn.main import make_experiment
     from simple_dqn.threads import configure_threads
 
     config = ray_config["trial"]
@@ -190,7 +191,7 @@ def run_trial(ray_config: dict) -> None:
     try:
         args, snapshot = load_arguments(argv)
         configure_threads(args.threads)
-        experiment = Experiment(args, snapshot)
+        experiment = make_experiment(args, snapshot)
         experiment.reporter = report
         experiment.run()
     except UsageError as e:
