@@ -4,4 +4,4 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/scripts/bootstrap.sh"
-exec python -m simple_dqn.sweep "$@"
+exec python -m simple_dqn.tools.sweep "$@"

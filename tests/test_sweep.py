@@ -161,7 +161,7 @@ def test_bad_sweep_input_stops_before_any_trial(tmp_path, args, fragments):
 
 
 def test_aggregate_plot_and_iqm_table(catch_sweep, tmp_path):
-    from simple_dqn.aggregate import load_runs, mean_curve, reference_scores, score_table
+    from simple_dqn.tools.aggregate import load_runs, mean_curve, reference_scores, score_table
 
     folder, _, _ = catch_sweep
     proc = run_script("plot.sh", [folder, "--dpi", "40"])

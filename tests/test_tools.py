@@ -51,7 +51,7 @@ def test_plot_the_originals_pong_run_and_compare_runs(tmp_path):
 
 
 def test_plot_against_train_steps(tmp_path):
-    from simple_dqn.plot import curve, read_results
+    from simple_dqn.statistics import curve, read_results
 
     phases = read_results(str(REFERENCE / "pong.csv"))
     xs, ys = curve(phases, "test", "total_train_steps", "average_reward", x_max=1_000_000)
@@ -204,7 +204,7 @@ def test_play_in_the_terminal_with_manual_control(breakout_run):
 
 def test_manual_keys_map_to_the_games_actions():
     from simple_dqn.ale_game import ALEGame
-    from simple_dqn.play import Controls, manual_action
+    from simple_dqn.tools.play import Controls, manual_action
 
     env = ALEGame("breakout")  # minimal set: NOOP, FIRE, RIGHT, LEFT
     assert manual_action(env, {"fire"}) == 1

@@ -43,7 +43,7 @@ CSV_COLUMNS = (
 )
 
 
-def read_rows(path: str) -> list[list[str]]:
+def read_rows(path: str, delimiter: str = ",") -> list[list[str]]:
     """The data rows of a results CSV written by this project or the original one.
 
     Raises:
@@ -51,13 +51,44 @@ def read_rows(path: str) -> list[list[str]]:
     """
     try:
         with open(path, newline="") as f:
-            rows = list(csv.reader(f))
+            rows = list(csv.reader(f, delimiter=delimiter))
     except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise UsageError(f"cannot read results file {path!r}: {e}") from None
-    if not rows or tuple(rows[0]) != CSV_COLUMNS:
+        raise UsageError(f"cannot read results file {path!r}: {getattr(e, 'strerror', None) or e}") from None
+    if not rows or tuple(c.strip() for c in rows[0]) != CSV_COLUMNS:
         raise UsageError(f"{path!r} is not a simple_dqn results CSV (its header is not the 16 columns "
                          f"{','.join(CSV_COLUMNS[:3])},...)")
     return rows[1:]
+
+
+def read_results(path: str, skiprows: int = 0, delimiter: str = ",") -> dict[str, list[tuple[int, dict]]]:
+    """Rows of a results CSV grouped by phase: phase -> [(epoch, {column: float})].
+
+    skiprows: data rows to leave out at the start.
+
+    Raises:
+        UsageError: the file is missing, not a 16-column results CSV, has a short row or a
+            value that is not a number, or has no data rows.
+    """
+    phases: dict[str, list[tuple[int, dict]]] = {}
+    for number, row in enumerate(read_rows(path, delimiter)[skiprows:], start=2 + skiprows):
+        if not row:
+            continue
+        if len(row) != len(CSV_COLUMNS):
+            raise UsageError(f"{path!r} line {number} has {len(row)} values, not {len(CSV_COLUMNS)}")
+        try:
+            values = {k: float(v) for k, v in zip(CSV_COLUMNS, row) if k != "phase"}
+        except ValueError:
+            raise UsageError(f"{path!r} line {number} holds a value that is not a number") from None
+        phases.setdefault(row[1].strip(), []).append((int(values["epoch"]), values))
+    if not phases:
+        raise UsageError(f"{path!r} has no data rows to plot")
+    return phases
+
+
+def curve(phases: dict, phase: str, x: str, field: str, x_max: float | None = None) -> tuple[list, list]:
+    """The (x values, field values) of one phase's rows (from read_results), x_max and beyond left out."""
+    points = [v for _, v in phases.get(phase, []) if x_max is None or v[x] <= x_max]
+    return [v[x] for v in points], [v[field] for v in points]
 
 
 class Statistics:

@@ -1,6 +1,6 @@
 """play.sh: watch a snapshot play one game, and take the controls yourself.
 
-    python -m simple_dqn.play snapshots/breakout_77.safetensors [--display auto|window|terminal] [options]
+    python -m simple_dqn.tools.play snapshots/breakout_77.safetensors [--display auto|window|terminal] [options]
 
 The agent plays with exploration_rate_test. Keys (as the original): a slows down, s speeds
 up, m toggles manual control (arrow keys move, space fires; m again hands control back),

@@ -1,6 +1,6 @@
 """nvis.sh: what each convolutional filter attends to, by guided backpropagation.
 
-    python -m simple_dqn.nvis snapshots/breakout_77.safetensors [--visualization_filters 4]
+    python -m simple_dqn.tools.nvis snapshots/breakout_77.safetensors [--visualization_filters 4]
 
 Plays one game with the snapshot to collect states; for each of the first N filters of each
 of the three conv layers finds the state that activates the filter most (its maximum over

@@ -30,7 +30,7 @@ import numpy as np
 
 from simple_dqn.errors import UsageError
 
-REFERENCE_SCORES = Path(__file__).resolve().parent / "data" / "reference_scores.csv"
+REFERENCE_SCORES = Path(__file__).resolve().parents[1] / "data" / "reference_scores.csv"
 TABLE_COLUMNS = ("algorithm", "games", "runs_per_game", "iqm", "iqm_low", "iqm_high", "mean", "median")
 
 
@@ -91,7 +91,7 @@ def load_runs(paths: list[str]) -> list[Run]:
     Raises:
         UsageError: a bad CSV or folder, or no runs at all.
     """
-    from simple_dqn.plot import read_results
+    from simple_dqn.statistics import read_results
 
     runs = []
     for path in paths:
@@ -118,7 +118,7 @@ def mean_curve(runs: list[Run], x: str = "total_train_steps", field_name: str = 
     """
     from scipy import stats
 
-    from simple_dqn.plot import curve
+    from simple_dqn.statistics import curve
 
     curves = [dict(zip(*curve(run.phases, "test", x, field_name))) for run in runs]
     xs = sorted(set.intersection(*(set(c) for c in curves)))
@@ -184,34 +184,3 @@ def write_table(path: str, table: list[dict]) -> None:
     from simple_dqn.atomic import write_dicts_csv_atomic
 
     write_dicts_csv_atomic(path, TABLE_COLUMNS, table)
-
-
-def plot_aggregate(runs: list[Run], png_file: str, *, x: str = "total_train_steps", dpi: int = 80,
-                   figure_width: float = 16, figure_height: float = 9) -> None:
-    """One panel per game: each algorithm's mean test curve and its 95% band; written atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from simple_dqn.atomic import atomic_path
-    from simple_dqn.plot import grid
-
-    by_game = groups(runs)
-    rows, columns = grid(len(by_game))
-    figure = plt.figure(figsize=(figure_width, figure_height))
-    for i, (game, algorithms) in enumerate(by_game.items()):
-        axes = figure.add_subplot(rows, columns, i + 1)
-        for algorithm, members in algorithms.items():
-            xs, mean, low, high = mean_curve(members, x)
-            line, = axes.plot(xs, mean, label=f"{algorithm} (n={len(members)})")
-            axes.fill_between(xs, low, high, color=line.get_color(), alpha=0.25, linewidth=0)
-        axes.set_title(f"{game}: test average_reward, mean and 95% CI")
-        axes.set_xlabel(x)
-        axes.set_ylabel("average_reward")
-        axes.grid(alpha=0.3)
-        axes.legend(loc="best", fontsize="small")
-    figure.tight_layout()
-    with atomic_path(png_file) as tmp:
-        figure.savefig(tmp, dpi=dpi, format="png")
-    plt.close(figure)

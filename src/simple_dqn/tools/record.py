@@ -1,6 +1,6 @@
 """record.sh: play one game with a snapshot and write its frames and an H.264 video.
 
-    python -m simple_dqn.record snapshots/breakout_77.safetensors [--record_sound] [main options]
+    python -m simple_dqn.tools.record snapshots/breakout_77.safetensors [--record_sound] [main options]
 
 Writes every emulator frame as videos/<game>/NNNNNN.png (an earlier recording of the game is
 replaced, not mixed) and videos/<game>_<epoch>.mp4 at 60 frames per second of emulator time,

@@ -1,6 +1,6 @@
 """plot.sh: learning curves from results CSVs (this project's and the original simple_dqn's).
 
-    python -m simple_dqn.plot results/breakout.csv [more.csv ...] [--fields a,b] [--png_file f.png]
+    python -m simple_dqn.tools.plot results/breakout.csv [more.csv ...] [--fields a,b] [--png_file f.png]
 
 One CSV: a panel per field with three lines against epoch: the random baseline (the random
 phase's value held flat), train and test. Several CSVs: their test curves overlaid, labelled
@@ -19,48 +19,10 @@ import os
 import sys
 
 from simple_dqn.errors import UsageError, report_usage_errors
-from simple_dqn.statistics import CSV_COLUMNS
+from simple_dqn.statistics import CSV_COLUMNS, curve, read_results
 
 DEFAULT_FIELDS = "average_reward,meanq,nr_games,meancost"
 X_FIELDS = ("epoch", "total_train_steps", "weight_updates", "total_time")
-
-
-def read_results(path: str, skiprows: int = 0, delimiter: str = ",") -> dict[str, list[tuple[int, dict]]]:
-    """Rows of a results CSV grouped by phase: phase -> [(epoch, {column: float})].
-
-    Raises:
-        UsageError: the file is missing, or not a 16-column results CSV.
-    """
-    import csv
-
-    try:
-        with open(path, newline="") as f:
-            lines = list(csv.reader(f, delimiter=delimiter))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise UsageError(f"cannot read results file {path!r}: {getattr(e, 'strerror', None) or e}") from None
-    if not lines or tuple(c.strip() for c in lines[0]) != CSV_COLUMNS:
-        raise UsageError(f"{path!r} is not a simple_dqn results CSV: its header is not the 16 columns "
-                         f"{','.join(CSV_COLUMNS[:4])},...")
-    phases: dict[str, list[tuple[int, dict]]] = {}
-    for number, row in enumerate(lines[1 + skiprows:], start=2 + skiprows):
-        if not row:
-            continue
-        if len(row) != len(CSV_COLUMNS):
-            raise UsageError(f"{path!r} line {number} has {len(row)} values, not {len(CSV_COLUMNS)}")
-        try:
-            values = {k: float(v) for k, v in zip(CSV_COLUMNS, row) if k != "phase"}
-        except ValueError:
-            raise UsageError(f"{path!r} line {number} holds a value that is not a number") from None
-        phases.setdefault(row[1].strip(), []).append((int(values["epoch"]), values))
-    if not phases:
-        raise UsageError(f"{path!r} has no data rows to plot")
-    return phases
-
-
-def curve(phases: dict, phase: str, x: str, field: str, x_max: float | None = None) -> tuple[list, list]:
-    """The (x values, field values) of one phase's rows, x_max and beyond left out."""
-    points = [v for _, v in phases.get(phase, []) if x_max is None or v[x] <= x_max]
-    return [v[x] for v in points], [v[field] for v in points]
 
 
 def grid(n: int) -> tuple[int, int]:
@@ -142,6 +104,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def plot_aggregate(runs: list, png_file: str, *, x: str = "total_train_steps", dpi: int = 80,
+                   figure_width: float = 16, figure_height: float = 9) -> None:
+    """One panel per game: each algorithm's mean test curve and its 95% band; written atomically.
+
+    runs: tools.aggregate.Run records with their rows read (load_runs).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from simple_dqn.atomic import atomic_path
+    from simple_dqn.tools.aggregate import groups, mean_curve
+
+    by_game = groups(runs)
+    rows, columns = grid(len(by_game))
+    figure = plt.figure(figsize=(figure_width, figure_height))
+    for i, (game, algorithms) in enumerate(by_game.items()):
+        axes = figure.add_subplot(rows, columns, i + 1)
+        for algorithm, members in algorithms.items():
+            xs, mean, low, high = mean_curve(members, x)
+            line, = axes.plot(xs, mean, label=f"{algorithm} (n={len(members)})")
+            axes.fill_between(xs, low, high, color=line.get_color(), alpha=0.25, linewidth=0)
+        axes.set_title(f"{game}: test average_reward, mean and 95% CI")
+        axes.set_xlabel(x)
+        axes.set_ylabel("average_reward")
+        axes.grid(alpha=0.3)
+        axes.legend(loc="best", fontsize="small")
+    figure.tight_layout()
+    with atomic_path(png_file) as tmp:
+        figure.savefig(tmp, dpi=dpi, format="png")
+    plt.close(figure)
+
+
 def main(argv: list[str] | None = None) -> int:
     """plot.sh entry point; returns the exit status (2 on bad input)."""
     args = build_parser().parse_args(argv)
@@ -163,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def aggregate(args) -> None:
     """plot.sh --aggregate / a sweep folder: the mean-curve PNG and the IQM table (printed and CSV)."""
-    from simple_dqn.aggregate import format_table, load_runs, plot_aggregate, score_table, write_table
+    from simple_dqn.tools.aggregate import format_table, load_runs, score_table, write_table
 
     first = args.csv_file[0]
     if args.png_file:

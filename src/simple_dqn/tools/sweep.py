@@ -38,7 +38,7 @@ from pathlib import Path
 
 from simple_dqn.errors import UsageError, report_usage_errors
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SUMMARY_COLUMNS = ("game", "seed", "settings", "status", "epochs", "last_test_average", "best_test_average",
                    "best_epoch", "csv_file", "error")
 # Options the sweep sets for each trial: they may not be given.
@@ -254,7 +254,7 @@ def run_sweep(options: argparse.Namespace, train_argv: list[str]) -> list[dict]:
 
 def summary_row(result) -> dict:
     """One sweep.csv row from a Ray Tune result: the trial's settings and its test averages."""
-    from simple_dqn.plot import read_results
+    from simple_dqn.statistics import read_results
 
     config = result.config["trial"]
     path = trial_paths(config)["csv_file"]
