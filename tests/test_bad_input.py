@@ -1,6 +1,8 @@
 """Every bad input ends with one line naming the problem, exit status 2, no traceback,
 and nothing already on disk damaged."""
 
+import subprocess
+
 import pytest
 
 from conftest import assert_one_line_error, run_cli
@@ -89,3 +91,21 @@ def test_unwritable_csv_file_is_refused_before_it_is_announced(tmp_path):
     assert_one_line_error(proc, "results.csv", "another output path")
     assert "Results are written" not in proc.stderr + proc.stdout
     assert_untouched(not_a_folder)
+
+
+@pytest.mark.parametrize("script, args, fragment", [
+    ("play.sh", [], "required: snapshot"),
+    ("plot.sh", [], "required: csv_file"),
+    ("record.sh", [], "required: snapshot"),
+    ("nvis.sh", [], "required: snapshot"),
+    ("play.sh", ["snapshots/pong_14.safetensors", "--display", "bogus"], "invalid choice: 'bogus'"),
+    ("play.sh", ["snapshots/pong_14.safetensors", "--display", "window"], "needs a display"),
+])
+def test_tools_answer_bad_input_in_one_line_not_the_usage_block(script, args, fragment):
+    from conftest import ROOT, cli_env
+
+    env = {k: v for k, v in cli_env().items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    proc = subprocess.run([str(ROOT / script), *args], capture_output=True, text=True, env=env, timeout=120,
+                          cwd=ROOT)
+    assert_one_line_error(proc, fragment)
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr

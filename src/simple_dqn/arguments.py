@@ -101,7 +101,7 @@ class _ColorAveraging(argparse.Action):
         namespace.frame_pooling = "average" if str2bool(True if values is None else values) else "none"
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit status 2)."""
 
     def error(self, message):
@@ -115,7 +115,7 @@ def _flag(group, name, **kwargs):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, grouped as the original's main.py."""
-    parser = _Parser(prog="simple_dqn", description="Train, test or play a Deep Q-learning agent on an "
+    parser = Parser(prog="simple_dqn", description="Train, test or play a Deep Q-learning agent on an "
                      "Atari game (ALE), a Gymnasium environment or the built-in catch game.")
     parser.add_argument("game", nargs="?", help="ROM file (roms/breakout.bin, or a bundled game name), "
                         "Gymnasium id (ALE/Breakout-v5) or 'catch'. May be left out with --load_weights: "

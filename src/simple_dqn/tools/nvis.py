@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from simple_dqn.arguments import Parser
 from simple_dqn.errors import UsageError, report_usage_errors
 
 MAX_STATES = 2000  # states kept from the game, in steps
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     """nvis.sh entry point; returns the exit status (2 on bad input)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="nvis.sh", description=__doc__,
+    parser = Parser(prog="nvis.sh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("snapshot", help="snapshot file written by train.sh")
     own, rest = parser.parse_known_args(argv)

@@ -21,7 +21,8 @@ import time
 
 import numpy as np
 
-from simple_dqn.errors import report_usage_errors
+from simple_dqn.arguments import Parser
+from simple_dqn.errors import UsageError, report_usage_errors
 
 FPS = 60  # emulator frames per second at normal speed
 SPEEDS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 1000.0)  # multiples of the game's speed ("a"/"s")
@@ -213,10 +214,19 @@ class WindowDisplay:
 
 
 def choose_display(kind: str, title: str):
-    """window, terminal, or (auto) a window when a display is available."""
+    """window, terminal, or (auto) a window when a display is available.
+
+    A display is DISPLAY (X11), WAYLAND_DISPLAY, or an SDL_VIDEODRIVER chosen by the user.
+
+    Raises:
+        UsageError: a window asked for where there is no display (it would play unseen).
+    """
+    has_display = any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"))
     if kind == "auto":
-        has_display = any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"))
         kind = "window" if has_display else "terminal"
+    elif kind == "window" and not has_display:
+        raise UsageError("--display window needs a display, and DISPLAY and WAYLAND_DISPLAY are not set; "
+                         "use --display terminal, or run it in a desktop session")
     return WindowDisplay(title) if kind == "window" else TerminalDisplay()
 
 
@@ -269,7 +279,7 @@ class Player:
 
 def main(argv: list[str] | None = None) -> int:
     """play.sh entry point; returns the exit status (2 on bad input)."""
-    parser = argparse.ArgumentParser(prog="play.sh", description=__doc__,
+    parser = Parser(prog="play.sh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("snapshot", help="snapshot file written by train.sh")
     parser.add_argument("--display", choices=["auto", "window", "terminal"], default="auto",

@@ -18,6 +18,7 @@ import math
 import os
 import sys
 
+from simple_dqn.arguments import Parser
 from simple_dqn.errors import UsageError, report_usage_errors
 from simple_dqn.statistics import CSV_COLUMNS, curve, read_results
 
@@ -84,7 +85,7 @@ def plot(csv_files: list[str], png_file: str, fields: list[str], *, dpi: int = 8
 
 def build_parser() -> argparse.ArgumentParser:
     """The plot.sh command line (the original plot.py's options, several CSV files allowed)."""
-    parser = argparse.ArgumentParser(prog="plot.sh", description=__doc__,
+    parser = Parser(prog="plot.sh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("csv_file", nargs="+", help="results CSV file(s), or sweep folder(s) to aggregate")
     parser.add_argument("--aggregate", action="store_true", help="mean test curve per game and algorithm "

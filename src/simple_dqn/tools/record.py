@@ -22,6 +22,7 @@ import wave
 
 import numpy as np
 
+from simple_dqn.arguments import Parser
 from simple_dqn.errors import UsageError, report_usage_errors
 
 FPS = 60  # the Atari 2600's NTSC frame rate
@@ -129,7 +130,7 @@ def write_video(frames: list[np.ndarray], audio: list[np.ndarray], path: str) ->
 
 def main(argv: list[str] | None = None) -> int:
     """record.sh entry point; returns the exit status (2 on bad input)."""
-    parser = argparse.ArgumentParser(prog="record.sh", description=__doc__,
+    parser = Parser(prog="record.sh", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("snapshot", help="snapshot file written by train.sh")
     parser.add_argument("--record_sound", action="store_true", help="put the game's sound in the video")

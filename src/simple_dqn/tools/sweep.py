@@ -47,9 +47,9 @@ SET_BY_SWEEP = ("csv_file", "save_weights_prefix", "random_seed", "resume", "loa
 
 def build_parser() -> argparse.ArgumentParser:
     """The sweep options; everything else on the command line is a train option."""
-    from simple_dqn.arguments import _Parser
+    from simple_dqn.arguments import Parser
 
-    parser = _Parser(prog="sweep.sh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = Parser(prog="sweep.sh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                      allow_abbrev=False)
     parser.add_argument("--games", nargs="+", required=True, help="ROMs or game names (pong, roms/breakout.bin, "
                         "catch, ALE/Pong-v5)")
