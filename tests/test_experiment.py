@@ -33,7 +33,8 @@ def make(tape, position=None, *flags):
 def phase(epoch, kind, steps, restart=True):
     mode = "test" if kind == "test" else "train"
     call = dict(random="play_random", train="train", test="test")[kind]
-    return [("env.set_mode", mode), ("stats.reset", kind, steps), (f"agent.{call}", steps, restart),
+    desc = kind if kind == "random" else f"epoch {epoch}/2 {kind}"
+    return [("env.set_mode", mode), ("stats.reset", kind, steps, False, desc), (f"agent.{call}", steps, restart),
             ("stats.write", epoch, kind, 0, None, None)]
 
 

@@ -64,6 +64,33 @@ def test_plot_against_train_steps(tmp_path):
     assert png_shape(out)[:2] == (9 * 50, 16 * 50)
 
 
+def test_plot_marks_single_points_and_says_so(breakout_run, tmp_path):
+    lines = (breakout_run / "breakout.csv").read_text().splitlines()
+    one = tmp_path / "one.csv"
+    one.write_text("\n".join(lines[:4]) + "\n")  # header, random, and epoch 1's train and test
+    proc = run_script("plot.sh", [one])
+    assert proc.returncode == 0, proc.stderr
+    assert "1 train or test row per phase, too few for curves" in proc.stderr
+    assert png_shape(tmp_path / "one.png")[:2] == (9 * 80, 16 * 80)
+
+
+def test_record_shows_its_progress_on_a_terminal(breakout_run, tmp_path):
+    from test_progress import set_window_size
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        set_window_size()
+        os.environ.update(cli_env())
+        os.execv(str(ROOT / "record.sh"), [str(ROOT / "record.sh"), str(breakout_run / "breakout_2.safetensors"),
+                                           "--videos_dir", str(tmp_path / "v"), "--exploration_rate_test", "1",
+                                           "--random_seed", "3"])
+    screen = read_pty(fd, 120)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, screen[-2000:]
+    assert "playing" in screen and "frame/s" in screen
+    assert "writing frames" in screen and "encoding video" in screen
+
+
 def test_plot_bad_input(tmp_path):
     bad = tmp_path / "notes.csv"
     bad.write_text("hello,world\n1,2\n")

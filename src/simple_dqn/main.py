@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import time
 from dataclasses import dataclass
 
 from simple_dqn.arguments import snapshot_options
@@ -78,6 +79,7 @@ class Experiment:
         else:
             self.start_epoch = max(0, position.epoch - 1) if position.kind != "random" else 0
         self.last_row: list = []  # the CSV values of the last phase
+        self._first_epoch = None  # (epoch, time.monotonic()) of the first epoch this process began
         # Called as reporter(row dict, end-of-epoch checkpoint path or None) after each phase (sweeps).
         self.reporter = None
 
@@ -109,11 +111,12 @@ class Experiment:
         position = self.position
         before = position.played if position and (phase.epoch, phase.kind) == (position.epoch, position.kind) else 0
         if phase.kind == "train" and before == 0:
-            logger.info("Epoch #%d", phase.epoch)
+            logger.info("Epoch #%d of %d%s", phase.epoch, self.args.epochs, self.run_eta(phase.epoch))
         logger.info(" %s", phase)
         self.env.set_mode("test" if phase.kind == "test" else "train")
         if before == 0:
-            self.stats.reset(phase.kind, None if phase.by_games else phase.length)
+            desc = phase.kind if phase.kind == "random" else f"epoch {phase.epoch}/{self.args.epochs} {phase.kind}"
+            self.stats.reset(phase.kind, phase.length, by_games=phase.by_games, desc=desc)
         if phase.by_games:
             if before < phase.length:
                 self.evaluate(phase.epoch, phase.length)
@@ -123,6 +126,17 @@ class Experiment:
             played = before + play(phase.length - before, restart=before == 0 or self.force_restart)
         self.steps_played += played - before
         return played
+
+    def run_eta(self, epoch: int) -> str:
+        """", run ETA h:mm:ss" from the epochs this process has run so far, before ``epoch`` starts."""
+        now = time.monotonic()
+        if self._first_epoch is None:
+            self._first_epoch = (epoch, now)
+            return ""
+        first, started = self._first_epoch
+        per_epoch = (now - started) / max(1, epoch - first)
+        seconds = int(per_epoch * (self.args.epochs - epoch + 1))
+        return f", run ETA {seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
     def end_phase(self, phase: Phase, end_of_epoch: bool) -> None:
         """The phase's CSV row; a snapshot after training; a checkpoint at the end of an epoch."""

@@ -133,9 +133,14 @@ class Statistics:
         self._flush()
         logger.info("Results are written to %s", self.csv_file)
 
-    def reset(self, phase: str = "", total_steps: int | None = None) -> None:
-        """Start counting a new phase."""
+    def reset(self, phase: str = "", total: int | None = None, by_games: bool = False, desc: str = "") -> None:
+        """Start counting a new phase.
+
+        total: the phase's steps, or its games with by_games (a test by games: its bar counts
+        games, and each finished game is logged at INFO); None for no bar. desc: the bar's label.
+        """
         self.phase = phase
+        self.games_total = total if by_games else None
         self.epoch_start_time = time.perf_counter()
         self.num_steps = 0
         self.num_games = 0
@@ -145,10 +150,10 @@ class Statistics:
         self.max_game_reward = -math.inf
         self.last_exploration_rate = 1.0
         self._close_bar()
-        if self.progress and total_steps:
-            from tqdm import tqdm
+        if self.progress and total:
+            from simple_dqn.progress import progress_bar
 
-            self._bar = tqdm(total=total_steps, desc=phase, unit="step", leave=False, mininterval=0.5)
+            self._bar = progress_bar(total, desc or phase, "game" if by_games else "step", enabled=True)
 
     def on_step(self, actions: np.ndarray, rewards: np.ndarray, terminals: np.ndarray, exploration_rate: float,
                 steps: int | None = None) -> None:
@@ -182,9 +187,15 @@ class Statistics:
         self.average_reward += (reward - self.average_reward) / self.num_games
         self.min_game_reward = min(self.min_game_reward, reward)
         self.max_game_reward = max(self.max_game_reward, reward)
+        if self.games_total:
+            logger.info("  game %d of %d: %g (average %.2f)", self.num_games, self.games_total, reward,
+                        self.average_reward)
+            if self._bar is not None:
+                self._bar.update(1)
+                self._bar.set_postfix(avg_reward=f"{self.average_reward:.2f}", refresh=False)
 
     def _update_bar(self, steps: int, exploration_rate: float) -> None:
-        if self._bar is not None:
+        if self._bar is not None and not self.games_total:
             before = self._bar.n
             self._bar.update(steps)
             if before // 500 != self._bar.n // 500:

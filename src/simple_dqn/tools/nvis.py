@@ -47,15 +47,19 @@ class FilterActivation(nn.Module):
 
 def collect_states(agent, env, max_states: int = MAX_STATES) -> np.ndarray:
     """Play one game (test mode) and return its states: uint8 (n, history_length, H, W)."""
+    from simple_dqn.progress import progress_bar
+
     states = []
     env.set_mode("test")
     agent.begin()
-    while len(states) < max_states:
-        states.append(agent.buffer.states[0].copy())
-        agent.act(agent.exploration_rate_test)
-        _, terminals = agent.observe(agent.exploration_rate_test)
-        if terminals[0]:
-            break
+    with progress_bar(max_states, "playing a game", "step") as bar:
+        while len(states) < max_states:
+            states.append(agent.buffer.states[0].copy())
+            agent.act(agent.exploration_rate_test)
+            _, terminals = agent.observe(agent.exploration_rate_test)
+            bar.update(1)
+            if terminals[0]:
+                break
     return np.stack(states)
 
 
@@ -89,9 +93,12 @@ def visualize(network: nn.Module, states: np.ndarray, filters: int) -> list[dict
     from captum.attr import GuidedBackprop
 
     warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU", category=UserWarning)
+    from simple_dqn.progress import progress_bar
+
     network = network.float().eval()
     batch = torch.from_numpy(states).float()
     panels = []
+    bar = progress_bar(3 * filters, "guided backpropagation", "filter")
     for layer in range(3):
         model = FilterActivation(network, layer).eval()
         with torch.no_grad():
@@ -99,11 +106,13 @@ def visualize(network: nn.Module, states: np.ndarray, filters: int) -> list[dict
         count = min(filters, activations.shape[1])
         guided = GuidedBackprop(model)
         for f in range(count):
+            bar.update(1)
             best = int(activations[:, f].argmax())
             state = batch[best:best + 1].clone().requires_grad_(True)
             gradient = guided.attribute(state, target=f)[0].detach().numpy()
             panels.append(dict(layer=layer + 1, filter=f, activation=float(activations[best, f]),
                                state=states[best], gradient=gradient))
+    bar.close()
     return panels
 
 
@@ -161,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = Parser(prog="nvis.sh", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("snapshot", help="snapshot file written by train.sh")
     own, rest = parser.parse_known_args(argv)
 

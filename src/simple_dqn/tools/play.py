@@ -280,7 +280,7 @@ class Player:
 def main(argv: list[str] | None = None) -> int:
     """play.sh entry point; returns the exit status (2 on bad input)."""
     parser = Parser(prog="play.sh", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("snapshot", help="snapshot file written by train.sh")
     parser.add_argument("--display", choices=["auto", "window", "terminal"], default="auto",
                         help="where to show the game (default: a window when there is a display)")

@@ -55,6 +55,11 @@ def plot(csv_files: list[str], png_file: str, fields: list[str], *, dpi: int = 8
         raise UsageError(f"{csv_files[0]!r} has no field {unknown[0]!r}; choose from "
                          f"{', '.join(c for c in CSV_COLUMNS if c != 'phase')}")
     runs = [(path, read_results(path, skiprows, delimiter)) for path in csv_files]
+    for path, phases in runs:
+        most = max(len(curve(phases, name, x, "epoch", x_max)[0]) for name in ("train", "test"))
+        if most < 2:
+            print(f"plot.sh: warning: {path} has {most or 'no'} train or test row{'' if most == 1 else 's'} per "
+                  "phase, too few for curves: its values are drawn as single points", file=sys.stderr)
     rows, columns = grid(len(fields))
     figure = plt.figure(figsize=(figure_width, figure_height))
     for i, field in enumerate(fields):
@@ -66,11 +71,13 @@ def plot(csv_files: list[str], png_file: str, fields: list[str], *, dpi: int = 8
                 baseline = phases["random"][0][1][field]
                 axes.plot([xs[0] if xs else 0, xs[-1] if xs else 0], [baseline, baseline], label="random")
             for name in ("train", "test"):
-                axes.plot(*curve(phases, name, x, field, x_max), label=name)
+                points = curve(phases, name, x, field, x_max)
+                axes.plot(*points, label=name, **single_point_marker(points))
             axes.legend(loc="best")
         else:
             for path, phases in runs:
-                axes.plot(*curve(phases, "test", x, field, x_max), label=os.path.splitext(os.path.basename(path))[0])
+                points = curve(phases, "test", x, field, x_max)
+                axes.plot(*points, label=os.path.splitext(os.path.basename(path))[0], **single_point_marker(points))
             axes.legend(loc="best", fontsize="small")
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.set_title(field)
@@ -83,10 +90,15 @@ def plot(csv_files: list[str], png_file: str, fields: list[str], *, dpi: int = 8
     plt.close(figure)
 
 
+def single_point_marker(points: tuple[list, list]) -> dict:
+    """A line of one point draws nothing: mark it."""
+    return dict(marker="o") if len(points[0]) == 1 else {}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The plot.sh command line (the original plot.py's options, several CSV files allowed)."""
     parser = Parser(prog="plot.sh", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("csv_file", nargs="+", help="results CSV file(s), or sweep folder(s) to aggregate")
     parser.add_argument("--aggregate", action="store_true", help="mean test curve per game and algorithm "
                         "with a 95%% confidence band over seeds, and the IQM score table (the default for "

@@ -40,16 +40,22 @@ class FrameRecorder:
     """
 
     def __init__(self):
+        from simple_dqn.progress import progress_bar
+
         self.frames: list[np.ndarray] = []
         self.audio: list[np.ndarray] = []
         self.env = None
         self.done = False
+        self.bar = progress_bar(desc="playing", unit="frame")
 
     def __call__(self, rgb: np.ndarray, audio: np.ndarray | None) -> None:
         if self.done:
             return
         self.done = self.env is not None and self.env.game_ended()
         self.frames.append(rgb.copy())
+        self.bar.update(1)
+        if self.done:
+            self.bar.close()
         if audio is not None:
             self.audio.append(np.asarray(audio, dtype=np.uint8).copy())
 
@@ -60,9 +66,13 @@ def write_frames(frames: list[np.ndarray], folder: str) -> None:
 
     parent = os.path.dirname(os.path.abspath(folder))
     staging = tempfile.mkdtemp(prefix="." + os.path.basename(folder) + ".", dir=parent)
+    from simple_dqn.progress import progress_bar
+
     try:
-        for i, frame in enumerate(frames):
-            iio.imwrite(os.path.join(staging, f"{i:06d}.png"), frame)
+        with progress_bar(len(frames), "writing frames", "frame") as bar:
+            for i, frame in enumerate(frames):
+                iio.imwrite(os.path.join(staging, f"{i:06d}.png"), frame)
+                bar.update(1)
         old = None
         if os.path.exists(folder):
             old = tempfile.mkdtemp(prefix="." + os.path.basename(folder) + ".old.", dir=parent)
@@ -102,14 +112,17 @@ def write_video(frames: list[np.ndarray], audio: list[np.ndarray], path: str) ->
     import imageio_ffmpeg
 
     from simple_dqn.atomic import atomic_path
+    from simple_dqn.progress import progress_bar
 
     with atomic_path(path) as tmp:
         video = tmp + ".video.mp4"
         try:
             writer = imageio.get_writer(video, format="FFMPEG", mode="I", fps=FPS, codec="libx264",
                                         pixelformat="yuv420p", macro_block_size=2, quality=8)
-            for frame in frames:
-                writer.append_data(frame)
+            with progress_bar(len(frames), "encoding video", "frame") as bar:
+                for frame in frames:
+                    writer.append_data(frame)
+                    bar.update(1)
             writer.close()
             if not audio:
                 os.replace(video, tmp)
@@ -131,7 +144,7 @@ def write_video(frames: list[np.ndarray], audio: list[np.ndarray], path: str) ->
 def main(argv: list[str] | None = None) -> int:
     """record.sh entry point; returns the exit status (2 on bad input)."""
     parser = Parser(prog="record.sh", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("snapshot", help="snapshot file written by train.sh")
     parser.add_argument("--record_sound", action="store_true", help="put the game's sound in the video")
     parser.add_argument("--videos_dir", default="videos", help="folder for the frames and the video")
