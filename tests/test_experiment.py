@@ -63,7 +63,7 @@ def test_a_stop_request_ends_the_phase_with_an_interrupted_checkpoint():
     tape = []
     experiment = make(tape)
     experiment.agent.stop_requested = True
-    experiment.stop_on_signals = lambda: None
+    experiment.stop_on_signals = lambda: {}
     experiment.run()
     assert tape[-3:] == [("checkpointer.interrupted", Position(0, "random", 5, 5)), ("stats.close",),
                          ("env.close",)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -85,11 +86,12 @@ class Experiment:
 
     def run(self) -> int:
         """Play the games asked for, or run the phases of the plan. Returns the exit status."""
+        previous_handlers = {}
         try:
             if self.args.play_games:
                 return self.play()
             if self.checkpointer is not None:
-                self.stop_on_signals()
+                previous_handlers = self.stop_on_signals()
             plan = self.remaining(phase_plan(self.args, self.start_epoch))
             for index, phase in enumerate(plan):
                 played = self.run_phase(phase)
@@ -100,6 +102,8 @@ class Experiment:
         finally:
             self.stats.close()
             self.env.close()
+            for signum, handler in previous_handlers.items():  # a run started from Python leaves none behind
+                signal.signal(signum, handler)
         logger.info("All done")
         return 0
 
@@ -208,13 +212,15 @@ class Experiment:
               f"--resume auto (e.g. ./train.sh <rom> [label] --resume auto) or from {path}",
               file=sys.stderr, flush=True)
 
-    def stop_on_signals(self) -> None:
-        """Make SIGINT and SIGTERM end the phase after the current step (a second one ends the process)."""
-        import signal
+    def stop_on_signals(self) -> dict:
+        """Make SIGINT and SIGTERM end the phase after the current step (a second one ends the process).
+
+        Returns the handlers they had, by signal number, for run() to put back.
+        """
         import threading
 
         if threading.current_thread() is not threading.main_thread():
-            return  # a sweep trial in a Ray worker's thread: Ray owns the signals
+            return {}  # a sweep trial in a Ray worker's thread: Ray owns the signals
 
         def request_stop(signum, frame):
             self.agent.stop_requested = True
@@ -222,8 +228,10 @@ class Experiment:
             print(f"simple_dqn: {signal.Signals(signum).name}: finishing the step, then writing a checkpoint",
                   file=sys.stderr, flush=True)
 
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+        for signum in previous:
             signal.signal(signum, request_stop)
+        return previous
 
 
 def make_experiment(args, snapshot) -> Experiment:
