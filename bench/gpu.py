@@ -31,7 +31,6 @@ import torch  # noqa: E402
 from simple_dqn.agent import Agent  # noqa: E402
 from simple_dqn.ale_game import ALEGame  # noqa: E402
 from simple_dqn.ale_vector_environment import ALEVectorEnvironment  # noqa: E402
-from simple_dqn.arguments import parse_arguments  # noqa: E402
 from simple_dqn.build import make_network  # noqa: E402
 from simple_dqn.environment import GameEnvironment  # noqa: E402
 from simple_dqn.replay_memory import ReplayMemory  # noqa: E402
@@ -54,8 +53,7 @@ def configurations(num_envs: int) -> dict[str, dict]:
 
 def network(game: str, num_actions: int, graphs: bool):
     """The Nature network on the GPU as main builds it (channels-last, float32), graphed or eager."""
-    options = parse_arguments([game, "--backend", "gpu", "--cuda_graphs", str(graphs)])
-    return make_network(options, num_actions, (84, 84), DEVICE)
+    return make_network(num_actions, (84, 84), device=DEVICE, cuda_graphs=graphs)
 
 
 def parts(agent, env, mem, net, repeats: int) -> dict[str, float]:

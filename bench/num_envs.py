@@ -30,7 +30,6 @@ import torch  # noqa: E402
 from simple_dqn.agent import Agent  # noqa: E402
 from simple_dqn.ale_game import ALEGame  # noqa: E402
 from simple_dqn.ale_vector_environment import ALEVectorEnvironment  # noqa: E402
-from simple_dqn.arguments import parse_arguments  # noqa: E402
 from simple_dqn.build import make_network  # noqa: E402
 from simple_dqn.environment import GameEnvironment  # noqa: E402
 from simple_dqn.replay_memory import ReplayMemory  # noqa: E402
@@ -55,8 +54,7 @@ def run(name: str, args, device: str, seed: int) -> dict:
         env = ALEVectorEnvironment(args.game, num_envs, random_seed=seed, frame_pooling="max")
     mem = ReplayMemory(size=args.replay_size, history_length=4, screen_shape=(84, 84), batch_size=32, rng=rng,
                        streams=num_envs)
-    options = parse_arguments([args.game, "--channels_last", "false", "--autocast", args.autocast])
-    net = make_network(options, env.num_actions, (84, 84), device)
+    net = make_network(env.num_actions, (84, 84), device=device, channels_last=False, autocast=args.autocast)
     agent = Agent(env, mem, net, train_frequency=4, target_steps=10_000, rng=rng)
     agent.callback = Statistics(None, progress=False)  # as main runs it
     figures = {}

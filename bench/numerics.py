@@ -33,16 +33,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from simple_dqn.arguments import parse_arguments  # noqa: E402
 from simple_dqn.build import make_network  # noqa: E402
 from simple_dqn.numerics import cpu_bf16_flags, cpu_flags  # noqa: E402
 from simple_dqn.replay_memory import Minibatch  # noqa: E402
 
 WAYS = {
-    "fp32": [],
-    "autocast_bf16": ["--autocast", "bfloat16"],
-    "fp32_precision": [],
-    "master_bf16": ["--numerics", "bfloat16"],
+    "fp32": {},
+    "autocast_bf16": dict(autocast="bfloat16"),
+    "fp32_precision": {},
+    "master_bf16": dict(numerics="bfloat16"),
 }
 NUM_ACTIONS = 4  # Breakout's minimal action set
 
@@ -65,9 +64,8 @@ def set_fp32_precision(value: str) -> None:
 
 
 def make(way: str, channels_last: bool):
-    options = parse_arguments(["breakout", "--optimizer", "adam", "--learning_rate", "0.0001",
-                               "--channels_last", str(channels_last), *WAYS[way]])
-    return make_network(options, NUM_ACTIONS, (84, 84), "cpu")
+    return make_network(NUM_ACTIONS, (84, 84), optimizer="adam", learning_rate=0.0001, channels_last=channels_last,
+                        **WAYS[way])
 
 
 def minibatch(batch: int, rng: np.random.Generator) -> Minibatch:

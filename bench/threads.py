@@ -28,10 +28,9 @@ import numpy as np
 from simple_dqn.threads import configure_threads
 configure_threads({threads})
 import torch
-from simple_dqn.arguments import parse_arguments
 from simple_dqn.build import make_network
 from simple_dqn.replay_memory import Minibatch
-net = make_network(parse_arguments(["breakout", "--optimizer", "adam", "--numerics", {numerics!r}]), 4, (84, 84), "cpu")
+net = make_network(4, (84, 84), optimizer="adam", numerics={numerics!r})
 rng = np.random.default_rng(0)
 batch = Minibatch(states=rng.integers(0, 256, (32, 5, 84, 84), dtype=np.uint8), actions=rng.integers(0, 4, 32),
                   rewards=np.zeros(32, np.float32), terminals=np.zeros(32, bool), weights=np.ones(32, np.float32),

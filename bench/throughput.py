@@ -34,7 +34,6 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from simple_dqn.agent import Agent  # noqa: E402
-from simple_dqn.arguments import parse_arguments  # noqa: E402
 from simple_dqn.build import make_network  # noqa: E402
 from simple_dqn.ale_game import ALEGame  # noqa: E402
 from simple_dqn.environment import GameEnvironment  # noqa: E402
@@ -62,8 +61,8 @@ def build(args, device):
     env = GameEnvironment([ALEGame(args.game, random_seed=0)])
     mem = ReplayMemory(size=args.replay_size, history_length=4, screen_shape=(84, 84), batch_size=32,
                        rng=np.random.default_rng(0))
-    options = parse_arguments([args.game, "--channels_last", str(bool(args.channels_last)), "--autocast", args.autocast])
-    net = make_network(options, env.num_actions, (84, 84), device)
+    net = make_network(env.num_actions, (84, 84), device=device, channels_last=bool(args.channels_last),
+                       autocast=args.autocast)
     agent = Agent(env, mem, net, train_frequency=args.train_frequency, target_steps=10_000,
                   rng=np.random.default_rng(0), exploration_decay_steps=1_000_000)
     return env, mem, net, agent

@@ -38,7 +38,6 @@ def run_ours(fill_steps: int, train_steps: int, seed: int, autocast: str = "none
     from simple_dqn.agent import Agent
     from simple_dqn.ale_game import ALEGame
     from simple_dqn.ale_vector_environment import ALEVectorEnvironment
-    from simple_dqn.arguments import parse_arguments
     from simple_dqn.build import make_network
     from simple_dqn.environment import GameEnvironment
     from simple_dqn.replay_memory import ReplayMemory
@@ -51,8 +50,7 @@ def run_ours(fill_steps: int, train_steps: int, seed: int, autocast: str = "none
         env = ALEVectorEnvironment("breakout", num_envs, random_seed=seed, frame_pooling="max")
     mem = ReplayMemory(size=100_000, history_length=4, screen_shape=(84, 84), batch_size=32, rng=rng,
                        streams=num_envs)
-    options = parse_arguments(["breakout", "--channels_last", str(channels_last), "--autocast", autocast])
-    net = make_network(options, env.num_actions, (84, 84), "cpu")
+    net = make_network(env.num_actions, (84, 84), channels_last=channels_last, autocast=autocast)
     agent = Agent(env, mem, net, exploration_rate_start=1.0, exploration_rate_end=1.0, train_frequency=4,
                   target_steps=10_000, rng=rng)
     agent.callback = Statistics(None, progress=False)  # as main runs it

@@ -86,14 +86,12 @@ def noop_steps_until_terminal(env, limit: int = 100_000) -> int:
     raise AssertionError(f"no terminal within {limit} steps")
 
 
-def network(*flags, num_actions: int = 4):
-    """The Q-networks main builds for the command line flags given (defaults: the simple_dqn
-    preset, 84x84 screens, history 4), on DEVICE (the CPU unless SIMPLE_DQN_TEST_BACKEND=gpu)."""
-    from simple_dqn.arguments import parse_arguments
+def network(num_actions: int = 4, screen_shape: tuple[int, int] = (84, 84), **options):
+    """The Q-networks main builds with these make_network options (defaults: the command line's,
+    history 4), on DEVICE (the CPU unless SIMPLE_DQN_TEST_BACKEND=gpu)."""
     from simple_dqn.build import make_network
 
-    args = parse_arguments(["catch", "--backend", BACKEND, *map(str, flags)])
-    return make_network(args, num_actions, (args.screen_height, args.screen_width), DEVICE)
+    return make_network(num_actions, screen_shape, device=DEVICE, **options)
 
 
 def one_game(game, **rules):

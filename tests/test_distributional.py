@@ -82,7 +82,7 @@ def test_cross_entropy_by_hand():
 def test_network_outputs_distributions_and_their_expectation():
     torch.manual_seed(0)
     for dueling in (False, True):
-        net = network("--num_atoms", 5, "--v_min", -2, "--v_max", 2, "--dueling", dueling, num_actions=3)
+        net = network(num_atoms=5, v_min=-2, v_max=2, dueling=dueling, num_actions=3)
         states = torch.randint(0, 256, (2, 4, 84, 84), dtype=torch.uint8)
         log_probs = net.online.log_distribution(states)
         assert log_probs.shape == (2, 3, 5)
@@ -94,8 +94,8 @@ def test_network_outputs_distributions_and_their_expectation():
 def one_update_by_hand(double_q: bool):
     """A C51 update on one transition, against the cross-entropy of the projection worked out here."""
     torch.manual_seed(3)
-    net = network("--num_atoms", 3, "--v_min", -1, "--v_max", 1, "--optimizer", "adam", "--discount_rate", 0.5,
-                  "--double_q", double_q, num_actions=2)
+    net = network(num_atoms=3, v_min=-1, v_max=1, optimizer="adam", discount_rate=0.5, double_q=double_q,
+                  num_actions=2)
     states = np.random.default_rng(0).integers(0, 256, (1, 5, 84, 84), dtype=np.uint8)
     with torch.no_grad():
         now = torch.from_numpy(states[:, :4])

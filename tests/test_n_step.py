@@ -132,9 +132,8 @@ def test_n_step_returns_and_td_target_by_hand():
 def test_network_trains_on_the_n_step_target():
     """The loss of one update equals the one worked out from the n-step target by hand."""
     torch.manual_seed(0)
-    net = network("--history_length", 2, "--screen_width", 36, "--screen_height", 36, "--optimizer", "adam",
-                  "--learning_rate", 1e-9, "--discount_rate", 0.5, "--loss", "mse", "--max_reward", 1,
-                  "--min_reward", -1, num_actions=2)
+    net = network(history_length=2, screen_shape=(36, 36), optimizer="adam", learning_rate=1e-9, discount_rate=0.5,
+                  loss="mse", max_reward=1, min_reward=-1, num_actions=2)
     rng = np.random.default_rng(0)
     states = rng.integers(0, 255, (2, 5, 36, 36), dtype=np.uint8)  # history 2 + n 3
     rewards = np.array([[3.0, 1.0, 1.0], [1.0, 0.0, 0.0]], dtype=np.float32)  # 3.0 is clipped to 1

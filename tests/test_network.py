@@ -37,7 +37,7 @@ def test_predict_accepts_any_batch_size(rng):
 
 def test_repeated_updates_on_a_fixed_batch_reduce_the_loss(rng):
     torch.manual_seed(0)
-    net = network("--discount_rate", 0)
+    net = network(discount_rate=0)
     batch = minibatch(rng, terminal=True)
     net.train(batch)
     first = net.take_mean_cost()
@@ -148,12 +148,10 @@ def test_cuda_graphs_give_the_eager_updates(rng, optimizer, exact_cudnn):
     updates (on the first minibatch) are undone: the graphed network is far closer to the
     eager one than to an eager one that kept those three updates."""
     def network(graphs):
-        from simple_dqn.arguments import parse_arguments
         from simple_dqn.build import make_network
 
         torch.manual_seed(0)
-        args = parse_arguments(["catch", "--backend", "gpu", "--optimizer", optimizer, "--cuda_graphs", str(graphs)])
-        return make_network(args, 4, (84, 84), "cuda:0")
+        return make_network(4, (84, 84), device="cuda:0", optimizer=optimizer, cuda_graphs=graphs)
 
     batches = [minibatch(rng) for _ in range(5)]
     eager, graphed, kept_warmup = network(False), network(True), network(False)
@@ -170,3 +168,16 @@ def test_cuda_graphs_give_the_eager_updates(rng, optimizer, exact_cudnn):
     assert eager.take_mean_cost() == pytest.approx(graphed.take_mean_cost(), rel=1e-3)
     states = rng.integers(0, 256, (3, 4, 84, 84), dtype=np.uint8)
     assert np.allclose(eager.predict(states), graphed.predict(states), rtol=1e-3, atol=1e-4)
+
+
+def test_make_network_defaults_are_the_command_lines():
+    import inspect
+
+    from simple_dqn.arguments import parse_arguments
+    from simple_dqn.build import NETWORK_OPTIONS, make_network
+
+    defaults = {name: p.default for name, p in inspect.signature(make_network).parameters.items()
+                if p.kind is p.KEYWORD_ONLY and name != "device"}
+    assert set(defaults) == set(NETWORK_OPTIONS)
+    args = parse_arguments(["catch"])
+    assert defaults == {name: getattr(args, name) for name in NETWORK_OPTIONS}

@@ -42,7 +42,7 @@ def test_mean_weights_outside_training_unless_sampling():
 
 def test_network_acts_with_noise_only_when_asked():
     torch.manual_seed(0)
-    net = network("--noisy", "--num_atoms", "5", "--dueling", num_actions=3)
+    net = network(noisy=True, num_atoms=5, dueling=True, num_actions=3)
     states = np.random.default_rng(0).integers(0, 256, (4, 4, 84, 84), dtype=np.uint8)
     assert np.array_equal(net.predict(states), net.predict(states))
     net.set_acting_noise(True)

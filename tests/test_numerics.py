@@ -36,7 +36,7 @@ def test_bfloat16_with_autocast_is_one_line():
 @pytest.mark.skipif(not HAS_BF16, reason="this CPU has no bfloat16 hardware")
 def test_master_weights_stay_float32_and_the_copy_follows_them():
     torch.manual_seed(0)
-    net = network("--numerics", "bfloat16", "--optimizer", "adam", num_actions=3)
+    net = network(numerics="bfloat16", optimizer="adam", num_actions=3)
     assert next(net.online.parameters()).dtype == torch.float32
     assert next(net.compute.parameters()).dtype == torch.bfloat16
     before = [p.detach().clone() for p in net.online.parameters()]

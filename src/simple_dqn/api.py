@@ -124,10 +124,11 @@ def load_policy(snapshot: str, **options) -> Policy:
         UsageError: a missing, damaged or foreign snapshot, or a bad option.
     """
     from simple_dqn.arguments import load_arguments
-    from simple_dqn.build import choose_device, make_network
+    from simple_dqn.build import choose_device, make_network, network_options
 
     args, loaded = load_arguments(["--load_weights", snapshot, "--log_level", "WARNING", *_argv(options)])
-    network = make_network(args, loaded.num_actions, tuple(loaded.screen_shape), choose_device(args))
+    network = make_network(loaded.num_actions, tuple(loaded.screen_shape), device=choose_device(args),
+                           **network_options(args))
     try:
         network.load_weights(loaded.tensors)
     except ValueError as e:

@@ -143,9 +143,33 @@ def make_memory(args, screen_shape, rng, device: str = "cpu"):
                                    epsilon=args.priority_epsilon, **kwargs)
 
 
-def make_network(args, num_actions: int, screen_shape: tuple[int, int], device: str):
+# The options make_network takes, each the command line's of that name (and default).
+NETWORK_OPTIONS = ("history_length", "batch_norm", "dueling", "channels_last", "num_atoms", "v_min", "v_max", "noisy",
+                   "init", "datatype", "numerics", "optimizer", "learning_rate", "decay_rate", "rmsprop_variant",
+                   "batch_size", "adam_epsilon", "loss", "clip_error", "discount_rate", "min_reward", "max_reward",
+                   "double_q", "autocast", "cuda_graphs")
+
+
+def network_options(args) -> dict:
+    """make_network's keywords from the resolved command line."""
+    return {name: getattr(args, name) for name in NETWORK_OPTIONS}
+
+
+def make_network(num_actions: int, screen_shape: tuple[int, int], *, device: str = "cpu", history_length: int = 4,
+                 batch_norm: bool = False, dueling: bool = False, channels_last: bool = True, num_atoms: int = 0,
+                 v_min: float = -10.0, v_max: float = 10.0, noisy: bool = False, init: str = "xavier",
+                 datatype: str = "float32", numerics: str = "float32", optimizer: str = "rmsprop",
+                 learning_rate: float = 0.00025, decay_rate: float = 0.95, rmsprop_variant: str = "standard",
+                 batch_size: int = 32, adam_epsilon: float = 1e-8, loss: str = "huber", clip_error: float = 1.0,
+                 discount_rate: float = 0.99, min_reward: float = -1.0, max_reward: float = 1.0,
+                 double_q: bool = False, autocast: str = "none", cuda_graphs: bool | None = None):
     """The Q-networks and their update from parts: the Nature network (online, initialised, and
     target), the optimizer over the online weights and the TD loss.
+
+    Every keyword is the command-line option of that name, with its default (the original's;
+    tests/test_network.py checks they agree); network_options(args) gives them from a command
+    line. device: a torch device string ("cpu", "cuda:0"). cuda_graphs None: on wherever the
+    device is a GPU and the numerics are float32.
 
     Raises:
         ValueError: a screen smaller than the network accepts, or an unknown loss or init.
@@ -158,17 +182,17 @@ def make_network(args, num_actions: int, screen_shape: tuple[int, int], device: 
     from simple_dqn.numerics import choose_numerics
     from simple_dqn.optimizers import make_optimizer
 
-    if args.loss not in LOSSES:
-        raise ValueError(f"unknown loss {args.loss!r}")
-    architecture = dict(num_actions=num_actions, history_length=args.history_length, screen_shape=screen_shape,
-                        batch_norm=args.batch_norm, dueling=args.dueling, channels_last=args.channels_last,
-                        num_atoms=args.num_atoms, v_min=args.v_min, v_max=args.v_max, noisy=args.noisy)
-    placement = dict(device=torch.device(device), dtype=DTYPES[args.datatype],
-                     memory_format=torch.channels_last if args.channels_last else torch.contiguous_format)
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}")
+    architecture = dict(num_actions=num_actions, history_length=history_length, screen_shape=screen_shape,
+                        batch_norm=batch_norm, dueling=dueling, channels_last=channels_last,
+                        num_atoms=num_atoms, v_min=v_min, v_max=v_max, noisy=noisy)
+    placement = dict(device=torch.device(device), dtype=DTYPES[datatype],
+                     memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     online = QNetwork(**architecture)
-    init_weights(online, args.init)
+    init_weights(online, init)
     online.to(**placement)
-    numerics, reason = choose_numerics(getattr(args, "numerics", "float32"), torch.device(device).type)
+    numerics, reason = choose_numerics(numerics, torch.device(device).type)
     logger.info("Numerics: %s (%s)", numerics, reason)
     compute = None
     if numerics == "bfloat16":
@@ -176,16 +200,15 @@ def make_network(args, num_actions: int, screen_shape: tuple[int, int], device: 
         compute = QNetwork(**architecture).to(**placement)
     target = QNetwork(**architecture).to(**placement)
     # CUDA graphs are the gpu default (bench/gpu.py: 2.6x the eager train phase on an H100).
-    cuda_graphs = getattr(args, "cuda_graphs", None)
     graphs = device != "cpu" if cuda_graphs is None else bool(cuda_graphs)
     if compute is not None and cuda_graphs is None:
         graphs = False
-    optimizer = make_optimizer(args.optimizer, online.parameters(), learning_rate=args.learning_rate,
-                               decay_rate=args.decay_rate, rmsprop_variant=args.rmsprop_variant,
-                               batch_size=args.batch_size, capturable=graphs, adam_epsilon=args.adam_epsilon)
-    return DeepQNetwork(online, target, optimizer, partial(td_loss, loss=args.loss, clip_error=args.clip_error),
-                        discount_rate=args.discount_rate, min_reward=args.min_reward, max_reward=args.max_reward,
-                        double_q=args.double_q, autocast=args.autocast, cuda_graphs=graphs, compute=compute)
+    update = make_optimizer(optimizer, online.parameters(), learning_rate=learning_rate, decay_rate=decay_rate,
+                            rmsprop_variant=rmsprop_variant, batch_size=batch_size, capturable=graphs,
+                            adam_epsilon=adam_epsilon)
+    return DeepQNetwork(online, target, update, partial(td_loss, loss=loss, clip_error=clip_error),
+                        discount_rate=discount_rate, min_reward=min_reward, max_reward=max_reward,
+                        double_q=double_q, autocast=autocast, cuda_graphs=graphs, compute=compute)
 
 
 def build(args, snapshot, **env_kwargs):
@@ -224,7 +247,7 @@ def build(args, snapshot, **env_kwargs):
                          screen_shape=env.screen_shape, history_length=args.history_length)
         check_support(snapshot.path, snapshot.options, num_atoms=args.num_atoms, v_min=args.v_min, v_max=args.v_max)
     mem = make_memory(args, env.screen_shape, rng, device)
-    net = make_network(args, env.num_actions, env.screen_shape, device)
+    net = make_network(env.num_actions, env.screen_shape, device=device, **network_options(args))
     if snapshot is not None:
         logger.info("Loading weights from %s", snapshot.path)
         try:
