@@ -40,11 +40,34 @@ def assert_untouched(path):
     (["breakout", "--cuda_graphs", "true"], ["--cuda_graphs", "--backend gpu"]),
     (["breakout", "--replay_on_gpu", "true"], ["--replay_on_gpu", "--backend gpu"]),
 ])
-def test_bad_options(args, fragments, precious_csv):
+def test_bad_options(args, fragments, precious_csv, capsys):
+    """Through main() in this process (milliseconds each): the parser's and the builder's checks."""
     import torch
+
+    from simple_dqn.main import main
 
     if "--backend" in args and torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
+    try:
+        status = main([*TINY, *args, "--csv_file", str(precious_csv)])
+    except SystemExit as e:  # argparse's own errors exit from the parser
+        status = e.code
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err
+    lines = [line for line in err.splitlines() if "error" in line.lower()]  # log lines may come before it
+    assert len(lines) == 1, err
+    for fragment in fragments:
+        assert fragment.lower() in lines[0].lower(), lines[0]
+    assert_untouched(precious_csv)
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["roms/breakot.bin"], ["breakot", "did you mean breakout"]),
+    (["breakout", "--batch_size", "0"], ["--batch_size", "positive"]),
+    (["breakout", "--no_such_flag", "1"], ["unrecognized"]),
+])
+def test_bad_options_on_the_command_line(args, fragments, precious_csv):
+    """The one-line contract through the real command line, for a row of each kind."""
     proc = run_cli([*TINY, *args, "--csv_file", precious_csv], timeout=120)
     assert_one_line_error(proc, *fragments)
     assert_untouched(precious_csv)
