@@ -21,7 +21,6 @@ import argparse
 import collections
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from simple_dqn.build import make_network  # noqa: E402
-from simple_dqn.numerics import cpu_bf16_flags, cpu_flags  # noqa: E402
+from report import machine  # noqa: E402
 from simple_dqn.replay_memory import Minibatch  # noqa: E402
 
 WAYS = {
@@ -44,17 +43,6 @@ WAYS = {
     "master_bf16": dict(numerics="bfloat16"),
 }
 NUM_ACTIONS = 4  # Breakout's minimal action set
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def set_fp32_precision(value: str) -> None:
@@ -141,8 +129,8 @@ def main() -> None:
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--no_kernels", action="store_true", help="skip the ONEDNN_VERBOSE runs")
     args = parser.parse_args()
-    result = dict(cpu=cpu_model(), bf16_flags=cpu_bf16_flags(), amx_tile="amx_tile" in cpu_flags(),
-                  threads=torch.get_num_threads(), torch=torch.__version__, date=time.strftime("%Y-%m-%d"),
+    result = dict(**machine(),
+                  threads=torch.get_num_threads(), torch=torch.__version__,
                   rounds=args.rounds, iterations=args.iterations, unit="ms per call, median over rounds",
                   ms=measure(args.rounds, args.iterations))
     if not args.no_kernels:

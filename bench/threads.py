@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from report import machine
+
 CHILD = r"""
 import os, statistics, sys, time
 sys.path.insert(0, {src!r})
@@ -90,7 +92,7 @@ def main() -> None:
                         w.terminate()
                 key = f"{'loaded' if loaded else 'idle'}/threads={threads or 'auto'}({used})/{policy}"
                 times.setdefault(key, []).append((update, predict))
-    result = dict(cpu_count=cores, load_processes=args.load, numerics=args.numerics, date=time.strftime("%Y-%m-%d"),
+    result = dict(**machine(), cpu_count=cores, load_processes=args.load, numerics=args.numerics,
                   unit="ms, median over rounds of medians",
                   update_32={k: round(statistics.median(u for u, _ in v), 2) for k, v in times.items()},
                   predict_10={k: round(statistics.median(p for _, p in v), 2) for k, v in times.items()})

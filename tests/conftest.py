@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import select
+import struct
 import subprocess
 import sys
+import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +111,32 @@ def rng():
     import numpy as np
 
     return np.random.default_rng(1234)
+
+
+def set_window_size(rows=40, columns=120):
+    """Give the pseudo-terminal a size, as a real one has (tqdm draws nothing 0 columns wide)."""
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+
+
+def read_pty(fd, seconds):
+    out = b""
+    end = time.time() + seconds
+    while time.time() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out.decode("utf-8", "replace")
+
+
+def read_pty_until(fd, text, seconds):
+    """Read the pseudo-terminal until text has appeared (or seconds have passed)."""
+    out = ""
+    end = time.time() + seconds
+    while text not in out and time.time() < end:
+        out += read_pty(fd, 0.5)
+    return out

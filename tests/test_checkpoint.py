@@ -322,3 +322,20 @@ def test_checkpoint_of_format_version_1_is_refused_by_name(reference_run, tmp_pa
                     folder / "catch.csv", "--resume", "auto"])
     assert_one_line_error(proc)
     assert "format version '1'" in proc.stderr and path.exists()  # refused, never skipped or replaced
+
+
+def test_a_resume_whose_games_start_anew_starts_their_scores_anew(tmp_path):
+    """Where the checkpoint cannot hold the games (ALE's vector environment, Gymnasium), the running
+    game scores of the statistics start again with them, so no game adds up two games' rewards."""
+    from simple_dqn.arguments import parse_arguments
+    from simple_dqn.checkpoint import Position
+    from simple_dqn.main import make_experiment
+
+    flags = [*RUN, "--epochs", "2", "--save_weights_prefix", str(tmp_path / "catch"), "--csv_file",
+             str(tmp_path / "catch.csv")]
+    first = make_experiment(parse_arguments(flags), None)
+    first.stats.stream_rewards = np.array([5.0])
+    del first.checkpointer.components["environment"]  # as a backend that cannot save its games
+    first.checkpointer.interrupted(Position(1, "train", 10, 510))
+    resumed = make_experiment(parse_arguments([*flags, "--resume", "auto"]), None)
+    assert resumed.force_restart and resumed.stats.stream_rewards.tolist() == [0.0]

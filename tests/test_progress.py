@@ -1,23 +1,15 @@
 """Progress where a person waits: bars on a terminal (quiet in a pipe), a run line with the epoch and ETA,
 a line per finished game of a test by games."""
 
-import fcntl
 import os
 import pty
-import struct
 import sys
-import termios
 
-from conftest import ROOT, cli_env, run_cli
+from conftest import ROOT, cli_env, read_pty, run_cli, set_window_size
 
 TINY = ["catch", "--random_starts", "0", "--replay_size", "2000", "--random_steps", "200", "--train_steps", "300",
         "--test_games", "3", "--epochs", "2", "--screen_width", "36", "--screen_height", "36", "--backend", "cpu",
         "--random_seed", "1"]
-
-
-def set_window_size(rows=40, columns=120):
-    """Give the pseudo-terminal a size, as a real one has (tqdm draws nothing 0 columns wide)."""
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 
 
 def test_run_line_has_the_epoch_of_the_total_and_the_run_eta_and_each_test_game_is_logged(tmp_path):
@@ -38,17 +30,8 @@ def test_bars_by_steps_and_by_games_on_a_terminal(tmp_path):
         os.chdir(ROOT)
         os.execv(sys.executable, [sys.executable, "-m", "simple_dqn", *TINY, "--csv_file", str(tmp_path / "c.csv"),
                                   "--log_level", "WARNING"])
-    out = b""
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
+    text = read_pty(fd, 300)  # until the run ends
     _, status = os.waitpid(pid, 0)
-    text = out.decode("utf-8", "replace")
     assert os.waitstatus_to_exitcode(status) == 0, text[-2000:]
     assert "epoch 1/2 train" in text and "step/s" in text
     assert "epoch 2/2 test" in text and "/3 [" in text and "game/s" in text  # the test's bar counts games

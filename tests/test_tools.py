@@ -2,15 +2,14 @@
 
 import os
 import pty
-import select
 import shutil
 import subprocess
-import time
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, REFERENCE, assert_one_line_error, cli_env, run_cli, run_script
+from conftest import (ROOT, REFERENCE, assert_one_line_error, cli_env, read_pty, read_pty_until, run_cli, run_script,
+                      set_window_size)
 
 
 
@@ -75,8 +74,6 @@ def test_plot_marks_single_points_and_says_so(breakout_run, tmp_path):
 
 
 def test_record_shows_its_progress_on_a_terminal(breakout_run, tmp_path):
-    from test_progress import set_window_size
-
     pid, fd = pty.fork()
     if pid == 0:
         set_window_size()
@@ -171,30 +168,6 @@ def test_play_headless_window_to_game_over(breakout_run):
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith("score ")
-
-
-def read_pty(fd, seconds):
-    out = b""
-    end = time.time() + seconds
-    while time.time() < end:
-        if select.select([fd], [], [], 0.1)[0]:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out.decode("utf-8", "replace")
-
-
-def read_pty_until(fd, text, seconds):
-    """Read the pseudo-terminal until text has appeared (or seconds have passed)."""
-    out = ""
-    end = time.time() + seconds
-    while text not in out and time.time() < end:
-        out += read_pty(fd, 0.5)
-    return out
 
 
 def test_play_in_the_terminal_with_manual_control(breakout_run):

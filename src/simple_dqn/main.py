@@ -265,6 +265,8 @@ def make_experiment(args, snapshot) -> Experiment:
         return Experiment(args, env, mem, net, agent, stats, checkpointer if writes else None)
     # The saved rows replace the CSV's: rows a killed run wrote after this checkpoint go.
     position, restored = checkpointer.restore(path)
+    if "environment" not in restored:
+        stats.stream_rewards[:] = 0.0  # the games start anew: their running scores with them
     logger.info("Resuming from checkpoint %s at epoch %d, phase %s, after %d steps", path, position.epoch,
                 position.kind, position.played)
     return Experiment(args, env, mem, net, agent, stats, checkpointer if writes else None, position,
