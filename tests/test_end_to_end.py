@@ -84,3 +84,18 @@ def test_ctrl_c_leaves_the_csv_whole(tmp_path):
     rows = read_csv(csv_path)
     assert tuple(rows[0]) == CSV_COLUMNS and all(len(r) == 16 for r in rows)
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".r.csv.*"))
+
+
+def test_train_sh_takes_options_before_the_rom_and_label():
+    name = f"catch_{LABEL}_first"
+    try:
+        proc = run_script("train.sh", ["--epochs", "1", "--random_steps", "100", "--train_steps", "100",
+                                       "--test_steps", "50", "--replay_size", "1000", "catch", f"{LABEL}_first",
+                                       "--backend", "cpu", "--screen_width", "36", "--screen_height", "36"])
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        rows = results(ROOT / f"results/{name}.csv")
+        assert [(r["epoch"], r["phase"]) for r in rows] == [("0", "random"), ("1", "train"), ("1", "test")]
+        assert (ROOT / f"snapshots/{name}_1.safetensors").exists()
+    finally:
+        for path in [*ROOT.glob(f"results/{name}*"), *ROOT.glob(f"snapshots/{name}_*")]:
+            path.unlink()
