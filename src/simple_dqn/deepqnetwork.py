@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from simple_dqn.cuda_graphs import predict_graphed, train_graphed
 from simple_dqn.distributional import cross_entropy, make_support, project_distribution
 from simple_dqn.noisy import NoisyLinear, set_sampling
 from simple_dqn.replay_memory import Minibatch
@@ -312,28 +313,10 @@ class DeepQNetwork:
         """
         self.compute.eval()
         if self.cuda_graphs:
-            return self._predict_graphed(states)
+            return predict_graphed(self, states)
         with self._autocast():
             q = self.compute(self._to_device(states))
         return q.float().cpu().numpy()
-
-    def _predict_graphed(self, states: np.ndarray) -> np.ndarray:
-        batch = len(states)
-        if batch not in self._predict_graphs:
-            static_in = self._to_device(states).clone()
-            warmup = torch.cuda.Stream()
-            warmup.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(warmup), self._autocast():
-                self.online(static_in)  # lets cuDNN choose its kernels outside the capture
-            torch.cuda.current_stream().wait_stream(warmup)
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph), self._autocast():
-                static_out = self.online(static_in).float()
-            self._predict_graphs[batch] = (graph, static_in, static_out)
-        graph, static_in, static_out = self._predict_graphs[batch]
-        static_in.copy_(torch.from_numpy(np.ascontiguousarray(states)), non_blocking=True)
-        graph.replay()
-        return static_out.cpu().numpy()
 
     def train(self, minibatch: Minibatch) -> torch.Tensor:
         """One gradient step on a minibatch; returns the per-sample TD errors (B,) on the device
@@ -350,7 +333,7 @@ class DeepQNetwork:
                   self._to_device(minibatch.rewards), self._to_device(minibatch.terminals),
                   self._to_device(minibatch.weights))
         if self.cuda_graphs:
-            cost, q_taken, td_errors = self._train_graphed(inputs, n)
+            cost, q_taken, td_errors = train_graphed(self, inputs, n)
         else:
             cost, q_taken, td_errors = self._update(inputs, n)
         self.weight_updates += 1
@@ -416,51 +399,6 @@ class DeepQNetwork:
         self._cost_sum += cost.detach()
         q_taken = (log_taken.detach().exp() * support).sum(dim=1)
         return cost.detach(), q_taken, per_sample.detach()
-
-    def _train_graphed(self, inputs: tuple, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """_update replayed as a CUDA graph; its outputs are overwritten by the next update."""
-        key = (tuple((x.shape, x.dtype) for x in inputs), n)
-        if key not in self._update_graphs:
-            self._update_graphs[key] = self._capture_update(inputs, n)
-        graph, static_inputs, outputs = self._update_graphs[key]
-        for static, value in zip(static_inputs, inputs):
-            static.copy_(value, non_blocking=True)
-        graph.replay()
-        return outputs
-
-    def _capture_update(self, inputs: tuple, n: int):
-        """Capture _update as a CUDA graph, then undo the updates that warm-up and capture made.
-
-        The capture needs the optimizer's state and the gradients to exist (and cuDNN's kernel
-        choice made), so three real updates run first on a side stream; the weights, the
-        optimizer's state and the cost sum are restored afterwards, in place, since the graph
-        holds their addresses.
-        """
-        saved_weights = [t.clone() for t in self.online.state_dict().values()]
-        saved_optimizer = {p: {k: v.clone() if torch.is_tensor(v) else v for k, v in state.items()}
-                           for p, state in self.optimizer.state.items()}
-        saved_cost = self._cost_sum.clone()
-        static_inputs = tuple(x.clone() for x in inputs)
-        warmup = torch.cuda.Stream()
-        warmup.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(warmup):
-            for _ in range(3):
-                self._update(static_inputs, n)
-        torch.cuda.current_stream().wait_stream(warmup)
-        self.optimizer.zero_grad(set_to_none=True)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            outputs = self._update(static_inputs, n)
-        with torch.no_grad():
-            for tensor, saved in zip(self.online.state_dict().values(), saved_weights):
-                tensor.copy_(saved)
-            for p, state in self.optimizer.state.items():
-                before = saved_optimizer.get(p, {})
-                for k, v in state.items():
-                    if torch.is_tensor(v):
-                        v.copy_(before[k]) if k in before else v.zero_()
-            self._cost_sum.copy_(saved_cost)
-        return graph, static_inputs, outputs
 
     def take_mean_cost(self) -> float:
         """Mean training cost since the last call (0 when there was no update); resets the sum."""
