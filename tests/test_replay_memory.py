@@ -170,3 +170,13 @@ def test_device_mirror_gathers_the_host_minibatches(n_step):
     restored.rng = np.random.default_rng(9)
     host.rng = np.random.default_rng(9)
     assert np.array_equal(host.sample().states, restored.sample().states.cpu().numpy())
+    # Rows added after load_state and before the first minibatch reach the device too.
+    partial, partial_host = build(None), build(None)
+    play(partial, 0, 20)
+    play(partial_host, 0, 20)
+    resumed = build(DEVICE)
+    resumed.load_state(*partial.save_state())
+    for mem in (resumed, partial_host):
+        play(mem, 20, 12)
+        mem.rng = np.random.default_rng(4)
+    assert np.array_equal(partial_host.sample().states, resumed.sample().states.cpu().numpy())

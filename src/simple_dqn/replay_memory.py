@@ -49,7 +49,7 @@ uniform over the transitions of all segments.
 Memory: size * (H * W + 1 + 4 + 1 + 1) bytes; 1,000,000 screens of 84x84 take 7.06e9 bytes
 (6.58 GiB), as the original's 6.57 GB.
 
-With device set (--replay_on_gpu) the screens are mirrored in a uint8 tensor on that device:
+With device set (--replay_on_gpu) the screens are mirrored in a uint8 tensor on that device (DeviceScreens):
 the screens added since the last minibatch are copied over in one transfer when it is
 sampled, and the minibatch's states are gathered there, so they never cross the bus. The
 host array stays the one a checkpoint saves; the mirror costs the same bytes again on the GPU.
@@ -166,10 +166,7 @@ class ReplayMemory:
         self._offsets = np.arange(-history_length, 0)
         self._states = np.empty((batch_size, history_length + n_step, *self.screen_shape), dtype=np.uint8)
         self.device = None if device is None else torch.device(device)
-        if self.device is not None:
-            self._device_screens = torch.zeros((size, *self.screen_shape), dtype=torch.uint8, device=self.device)
-            self._unsent: list[int] = []  # rows added since the last upload to the device
-            self._unsent_all = False  # every saved row (after load_state)
+        self.mirror = None if device is None else DeviceScreens(self.screens, self.device)
 
     @property
     def nbytes(self) -> int:
@@ -205,8 +202,8 @@ class ReplayMemory:
         self.screens[row] = screen
         self.terminals[row] = terminal
         self.starts[row] = start
-        if self.device is not None:
-            self._unsent.append(row)
+        if self.mirror is not None:
+            self.mirror.written.append(row)
         if current == self.counts[stream]:
             self.counts[stream] = current + 1
         self.currents[stream] = (current + 1) % self.segment
@@ -299,12 +296,8 @@ class ReplayMemory:
             np.stack([self._row_ahead(indexes, k) for k in range(n)], axis=1)
         rows = np.concatenate([behind, ahead], axis=1)
         zeroed = before_last_start(self.starts[behind], rows.shape[1])
-        if self.device is not None:
-            self._send_new_screens()
-            states = self._device_screens.index_select(0, torch.from_numpy(rows.ravel()).to(self.device)).view(
-                *rows.shape, *self.screen_shape)
-            if zeroed is not None:  # a product, not a masked store: that would wait for the GPU
-                states *= torch.from_numpy((~zeroed).astype(np.uint8)).to(self.device)[:, :, None, None]
+        if self.mirror is not None:
+            states = self.mirror.take(rows, zeroed)
         else:
             np.take(self.screens, rows, axis=0, out=states)
             if zeroed is not None:
@@ -320,19 +313,6 @@ class ReplayMemory:
         alive[:, 1:] = ~np.logical_or.accumulate(terminals[:, :-1], axis=1)
         rewards = np.where(alive, self.rewards[ahead], np.float32(0))
         return Minibatch(states, actions, rewards, (terminals & alive).any(axis=1), indexes, weights, n)
-
-    def _send_new_screens(self) -> None:
-        """Copy the screens added since the last minibatch (all saved rows after load_state) to the device."""
-        if self._unsent_all:
-            rows = self.saved_rows().stop
-            self._device_screens[:rows].copy_(torch.from_numpy(self.screens[:rows]))
-            self._unsent_all = False
-            self._unsent.clear()
-        elif self._unsent:
-            rows = np.asarray(self._unsent, dtype=np.int64)
-            self._unsent.clear()
-            self._device_screens[torch.from_numpy(rows).to(self.device)] = \
-                torch.from_numpy(self.screens[rows]).to(self.device)
 
     def sample(self) -> Minibatch:
         """A minibatch of batch_size uniformly sampled valid transitions."""
@@ -374,8 +354,45 @@ class ReplayMemory:
             if arrays[name].shape[0] != rows or arrays[name].dtype != target.dtype:
                 raise ValueError(f"the saved replay memory's {name} array is damaged")
             copy_rows(arrays[name], target, rows)
-        if self.device is not None:
-            self._unsent_all = True
+        if self.mirror is not None:
+            self.mirror.written_up_to = rows
+
+
+class DeviceScreens:
+    """The replay memory's screens mirrored in a uint8 tensor on a device (--replay_on_gpu).
+
+    The host array stays the one that add() writes and a checkpoint saves; the rows written
+    since the last minibatch go over in one transfer when it is gathered, and the minibatch's
+    states are gathered on the device, so they never cross the bus.
+
+    Attributes:
+        written: host rows added since the last transfer.
+        written_up_to: send rows 0..written_up_to - 1 at the next transfer (after load_state), or 0.
+    """
+
+    def __init__(self, screens: np.ndarray, device: torch.device):
+        self.screens, self.device = screens, device
+        self.tensor = torch.zeros(screens.shape, dtype=torch.uint8, device=device)
+        self.written: list[int] = []
+        self.written_up_to = 0
+
+    def take(self, rows: np.ndarray, zeroed: np.ndarray | None) -> torch.Tensor:
+        """The screens of rows (int64 (B, W)) as uint8 (B, W, H, W) on the device, the zeroed ones 0."""
+        self._send()
+        states = self.tensor.index_select(0, torch.from_numpy(rows.ravel()).to(self.device)).view(
+            *rows.shape, *self.screens.shape[1:])
+        if zeroed is not None:  # a product, not a masked store: that would wait for the GPU
+            states *= torch.from_numpy((~zeroed).astype(np.uint8)).to(self.device)[:, :, None, None]
+        return states
+
+    def _send(self) -> None:
+        if self.written_up_to:
+            self.tensor[:self.written_up_to].copy_(torch.from_numpy(self.screens[:self.written_up_to]))
+            self.written_up_to = 0
+        if self.written:
+            rows = np.asarray(self.written, dtype=np.int64)
+            self.written.clear()
+            self.tensor[torch.from_numpy(rows).to(self.device)] = torch.from_numpy(self.screens[rows]).to(self.device)
 
 
 def before_last_start(starts: np.ndarray, width: int) -> np.ndarray | None:
