@@ -1,5 +1,5 @@
 """How deep the training loop's calls are: Python frames from Experiment.run down to the emulator's
-act and down to the optimizer's step, in a short Pong run (one game, then four on ALE's vector
+wrapper's act and down to the optimizer's step, in a short Pong run (one game, then four on ALE's vector
 environment, whose emulators step on C++ threads: there the depth to env.send is counted).
 
     python bench/call_depth.py [--json FILE]
@@ -45,8 +45,9 @@ def measure(flags: list[str]) -> dict:
     found: dict[str, int] = {}
 
     def profile(frame, event, arg):
-        if event == "c_call" and getattr(arg, "__name__", "") == "act" and "emulator act" not in found:
-            found["emulator act"] = depth_below(frame, base) + 1  # the C function's own frame
+        if event == "call" and frame.f_code.co_name == "act" and frame.f_code.co_filename.endswith("ale_game.py") \
+                and "ALEGame.act" not in found and experiment.net.weight_updates:
+            found["ALEGame.act"] = depth_below(frame, base)  # the emulator's wrapper; ALE's act is one below
         elif event == "call" and frame.f_code.co_name == "send" and "vector" in frame.f_code.co_filename \
                 and "vector env.send" not in found and experiment.net.weight_updates:
             found["vector env.send"] = depth_below(frame, base)
