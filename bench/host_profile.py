@@ -5,16 +5,17 @@
 Builds the run from the command-line flags given (the game's N streams, the replay memory, the network,
 the agent), fills the memory with random steps, then profiles one train phase of --steps environment
 steps and prints each part's share of the wall time (the parts are the profiled functions' own times,
-summed by the module or function they belong to), with the environment steps per second.
+summed by the module or function they belong to), with the environment steps per second; then
+--rounds train phases of as many steps without the profiler, whose median is the unprofiled speed.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import pstats
 import shlex
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from simple_dqn.arguments import parse_arguments  # noqa: E402
+from report import emit, machine  # noqa: E402
 from simple_dqn.build import build  # noqa: E402
 
 # (part, file fragment, function): the part's time is that function's cumulative time; parts that
@@ -47,6 +49,7 @@ def main() -> None:
     parser.add_argument("--game", default="breakout")
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--flags", default="--preset tianshou --numerics auto")
+    parser.add_argument("--rounds", type=int, default=2, help="unprofiled train phases after the profiled one")
     parser.add_argument("--json")
     options = parser.parse_args()
     args = parse_arguments([options.game, *shlex.split(options.flags), "--random_seed", "1"])
@@ -70,13 +73,17 @@ def main() -> None:
     # Under the profiler every Python call costs more: the figures are shares, not the unprofiled speed.
     parts = {part: round(t / played * 1e6, 1) for part, t in cumulative.items()}
     parts["rest of the loop"] = round((wall - sum(cumulative.values())) / played * 1e6, 1)
-    result = dict(game=options.game, flags=options.flags, num_envs=args.num_envs, steps=played,
+    unprofiled = []
+    for _ in range(options.rounds):
+        start = time.perf_counter()
+        steps = agent.train(options.steps, restart=False)
+        unprofiled.append(steps / (time.perf_counter() - start))
+    result = dict(**machine(), game=options.game, flags=options.flags, num_envs=args.num_envs, steps=played,
                   wall_s=round(wall, 2), steps_per_second_profiled=round(played / wall, 1),
+                  steps_per_second_unprofiled=[round(v, 1) for v in unprofiled],
+                  steps_per_second_unprofiled_median=round(statistics.median(unprofiled), 1) if unprofiled else None,
                   us_per_environment_step=parts)
-    text = json.dumps(result, indent=1)
-    print(text)
-    if options.json:
-        Path(options.json).write_text(text + "\n")
+    emit(result, options.json)
     env.close()
 
 
