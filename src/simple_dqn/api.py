@@ -27,6 +27,7 @@ import numpy as np
 
 from simple_dqn.environment import resize_screen
 from simple_dqn.errors import UsageError
+from simple_dqn.state_buffer import StateBuffer
 
 
 def _argv(options: dict) -> list[str]:
@@ -177,17 +178,16 @@ class AtariPreprocessing(gymnasium.Wrapper):
                              "with full_action_space=" + ("True" if len(action_set) == 18 else "False"))
         self.frame_skip, self.frame_pooling = frame_skip, frame_pooling
         self.screen_shape = tuple(screen_shape)
-        self.states = np.zeros((history_length, *self.screen_shape), dtype=np.uint8)
-        self.observation_space = gymnasium.spaces.Box(0, 255, self.states.shape, dtype=np.uint8)
+        self.buffer = StateBuffer(history_length=history_length, screen_shape=self.screen_shape)
+        self.observation_space = gymnasium.spaces.Box(0, 255, self.buffer.states.shape[1:], dtype=np.uint8)
         self._frame = None  # the last raw grayscale frame
 
     def reset(self, **kwargs):
         """Start a game; returns (the first state, info)."""
         frame, info = self.env.reset(**kwargs)
         self._frame = frame
-        self.states[:] = 0
-        self.states[-1] = self._screen(frame)
-        return self.states.copy(), info
+        self.buffer.begin(np.ones(1, dtype=np.bool_), self._screen(frame)[None])
+        return self.buffer.states[0].copy(), info
 
     def step(self, action):
         """Play the action for frame_skip frames; returns (state, reward, terminated, truncated, info)."""
@@ -202,9 +202,8 @@ class AtariPreprocessing(gymnasium.Wrapper):
             if terminated or truncated:
                 break
         pooled = np.maximum(self._frame, before_last) if self.frame_pooling == "max" else self._frame
-        self.states[:-1] = self.states[1:]
-        self.states[-1] = self._screen(pooled)
-        return self.states.copy(), reward, terminated, truncated, info
+        self.buffer.add(self._screen(pooled)[None])
+        return self.buffer.states[0].copy(), reward, terminated, truncated, info
 
     def _screen(self, frame: np.ndarray) -> np.ndarray:
         return resize_screen(np.asarray(frame, dtype=np.uint8), self.screen_shape)
