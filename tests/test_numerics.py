@@ -49,9 +49,25 @@ def test_master_weights_stay_float32_and_the_copy_follows_them():
     assert all(moved)
     for master, copy in zip(net.online.parameters(), net.compute.parameters()):
         assert master.grad.dtype == torch.float32
-        assert torch.equal(copy, master.detach().to(torch.bfloat16))
+        assert torch.equal(copy, master.detach().to(copy.dtype))
     # Weights saved are the float32 master's.
     assert all(v.dtype == torch.float32 for v in net.weights().values())
+
+
+@pytest.mark.skipif(not HAS_BF16, reason="this CPU has no bfloat16 hardware")
+@pytest.mark.parametrize("dueling", [False, True])
+def test_bfloat16_passes_give_float32_q_values(dueling):
+    """The output layers stay float32 in the compute and target copies: Q-values finer than bfloat16's
+    8-bit mantissa, so small TD errors are not rounding."""
+    torch.manual_seed(0)
+    net = network(numerics="bfloat16", optimizer="adam", num_actions=3, dueling=dueling)
+    for copy in (net.compute, net.target):
+        assert next(copy.features.parameters()).dtype == torch.bfloat16
+        assert all(next(layer.parameters()).dtype == torch.float32 for layer in copy.output_layers())
+    states = np.random.default_rng(0).integers(0, 256, (16, 4, 84, 84), dtype=np.uint8)
+    q = torch.from_numpy(net.predict(states))
+    assert q.dtype == torch.float32
+    assert not torch.equal(q, q.to(torch.bfloat16).float())  # some values need more than 8 bits
 
 
 @pytest.mark.slow

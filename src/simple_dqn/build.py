@@ -197,8 +197,10 @@ def make_network(num_actions: int, screen_shape: tuple[int, int], *, device: str
     compute = None
     if numerics == "bfloat16":
         placement["dtype"] = torch.bfloat16  # the passes' copy and the target network; online is the master
-        compute = QNetwork(**architecture).to(**placement)
+        compute = QNetwork(**architecture).to(**placement).keep_outputs_float32()
     target = QNetwork(**architecture).to(**placement)
+    if compute is not None:
+        target.keep_outputs_float32()
     # CUDA graphs are the gpu default (bench/gpu.py: 2.6x the eager train phase on an H100).
     graphs = device != "cpu" if cuda_graphs is None else bool(cuda_graphs)
     if compute is not None and cuda_graphs is None:

@@ -93,18 +93,39 @@ class QNetwork(nn.Module):
         else:
             self.head = nn.Sequential(*hidden(linear(flat, 512), 512, False), linear(512, outputs))
 
+    def output_layers(self) -> list[nn.Module]:
+        """The last linear layer of each stream: the one head, or the value and advantage streams'."""
+        return [self.value[-1], self.advantage[-1]] if self.dueling else [self.head[-1]]
+
+    def keep_outputs_float32(self) -> "QNetwork":
+        """Put the output layers in float32 after the rest went to a lower dtype; returns self.
+
+        Their inputs are cast up, so Q-values and logits carry float32's 24-bit mantissa instead of
+        bfloat16's 8 bits (about 0.004 at a Q-value of 1, the size of the TD errors between rare
+        rewards). The layers hold 512 x outputs weights: the cost is small.
+        """
+        for layer in self.output_layers():
+            layer.float()
+        return self
+
+    @staticmethod
+    def _stream(stream: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+        hidden = stream[:-1](x)
+        out = stream[-1]
+        return out(hidden.to(next(out.parameters()).dtype))
+
     def _outputs(self, states: torch.Tensor) -> torch.Tensor:
-        """Q-values (B, A), or for C51 the logits (B, A, N)."""
-        dtype = next(self.parameters()).dtype
+        """Q-values (B, A), or for C51 the logits (B, A, N), in the output layers' dtype."""
+        dtype = next(self.features.parameters()).dtype
         x = states.to(dtype) * (1.0 / 255.0)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         x = self.features(x)
         shape = (x.shape[0], self.num_actions, self.num_atoms) if self.num_atoms else (x.shape[0], self.num_actions)
         if not self.dueling:
-            return self.head(x).view(shape)
-        advantage = self.advantage(x).view(shape)
-        value = self.value(x).view(shape[0], 1, *shape[2:])
+            return self._stream(self.head, x).view(shape)
+        advantage = self._stream(self.advantage, x).view(shape)
+        value = self._stream(self.value, x).view(shape[0], 1, *shape[2:])
         return value + advantage - advantage.mean(dim=1, keepdim=True)
 
     def log_distribution(self, states: torch.Tensor) -> torch.Tensor:
