@@ -94,6 +94,7 @@ class Agent:
         self._noop_sent = np.zeros(self.num_envs, dtype=np.bool_)  # streams whose last action was a random start's
         self._sent = np.zeros(self.num_envs, dtype=np.int64)
         self.callback = None
+        self.threads = None  # threads.AdaptiveThreads: torch's threads follow the free cores
         self.stop_requested = False
         self.overlap = True
 
@@ -231,6 +232,8 @@ class Agent:
             noise(train)
         try:
             while played < steps and not self.stop_requested:
+                if self.threads is not None:
+                    self.threads.update()
                 exploration_rate = rate()
                 self.act(exploration_rate)
                 if overlap:
@@ -302,6 +305,8 @@ class Agent:
         score = np.zeros(self.num_envs)
         scores: list[float] = []
         while active.any():
+            if self.threads is not None:
+                self.threads.update()
             self.act(self.exploration_rate_test)
             rewards, terminals = self.observe(self.exploration_rate_test, active=active)
             score += rewards

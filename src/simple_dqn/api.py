@@ -231,17 +231,15 @@ def train(game: str, **options) -> RunResult:
         UsageError: bad options, an earlier run in the way (pass overwrite=True or resume="auto").
     """
     from simple_dqn.arguments import load_arguments
-    from simple_dqn.main import earlier_run_files, make_experiment
+    from simple_dqn.main import earlier_run_files, run
     from simple_dqn.roms import game_name
     from simple_dqn.statistics import CSV_COLUMNS, read_rows
-    from simple_dqn.threads import configure_threads
 
     name = game_name(game)
     options.setdefault("csv_file", os.path.join("results", f"{name}.csv"))
     options.setdefault("save_weights_prefix", os.path.join("snapshots", name))
     args, snapshot = load_arguments([game, *_argv(options)])
-    configure_threads(args.threads)
-    make_experiment(args, snapshot).run()
+    run(args, snapshot)
     rows = [dict(zip(CSV_COLUMNS, map(_value, row))) for row in read_rows(args.csv_file)] if args.csv_file else []
     snapshots = sorted((p for p in earlier_run_files(args.save_weights_prefix) if p.endswith(".safetensors")),
                        key=lambda p: int(p.rsplit("_", 1)[1].split(".")[0]))

@@ -219,8 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "passes and the predictions in bfloat16 on a copy of the network, float32 master weights "
                          "and optimizer (about 2x faster on CPUs with AMX; needs amx_bf16 or avx512_bf16). auto: "
                          "bfloat16 where the CPU has either flag, float32 elsewhere. The choice is logged.")
-    backend.add_argument("--threads", type=int, default=0, help="torch's CPU threads (0: one per core). On a "
-                         "machine whose cores other work holds, --threads 1 keeps a run fastest.")
+    backend.add_argument("--threads", type=int, default=0, help="torch's CPU threads. 0: as many as the cores "
+                         "other processes leave free, measured every 5 seconds (on a busy machine a thread per "
+                         "core runs several times slower); N: always N.")
     _flag(backend, "--channels_last", default=True, help="Keep convolution activations "
                          "channels-last (NHWC): the same network, faster convolutions.")
     backend.add_argument("--cuda_graphs", type=str2bool, default=None, help="Replay the update and the "

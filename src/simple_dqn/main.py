@@ -343,10 +343,14 @@ def made_without_checkpoints(files: list[str]) -> bool:
 
 def run(args, snapshot) -> int:
     """Build the components and run the experiment. Returns the exit status."""
-    from simple_dqn.threads import configure_threads
+    from simple_dqn.threads import AdaptiveThreads, configure_threads
 
-    logger.info("CPU threads: %d", configure_threads(args.threads))
-    return make_experiment(args, snapshot).run()
+    used = configure_threads(args.threads)
+    logger.info("CPU threads: %d%s", used, "" if args.threads else ", following the cores other processes leave free")
+    experiment = make_experiment(args, snapshot)
+    if not args.threads:
+        experiment.agent.threads = AdaptiveThreads()
+    return experiment.run()
 
 
 def main(argv: list[str] | None = None) -> int:
