@@ -33,6 +33,27 @@ from simple_dqn.state_buffer import StateBuffer
 NOOP = np.zeros(1, dtype=np.int64)  # one game's random-start action
 
 
+def epsilon_greedy(q_values, count: int, num_actions: int, exploration_rate: float,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Epsilon-greedy actions of ``count`` states, int64 (count,) (Mnih et al. 2015, Algorithm 1).
+
+    Draws one uniform number per state and a uniformly random action for those below
+    exploration_rate; q_values() -> float (count, num_actions) is called only when some state acts
+    greedily (one batched prediction for all of them).
+    """
+    explore = rng.random(count) < exploration_rate
+    num_explore = np.count_nonzero(explore)  # count_nonzero, not sum or any: this runs every step
+    if num_explore:
+        # One scalar draw is the same number as a draw of size 1, five times faster.
+        random_actions = rng.integers(num_actions) if num_explore == 1 else rng.integers(num_actions, size=num_explore)
+        if num_explore == count:
+            return np.full(count, random_actions, dtype=np.int64) if num_explore == 1 else random_actions
+    chosen = np.argmax(q_values(), axis=1)
+    if num_explore:
+        chosen[explore] = random_actions
+    return chosen
+
+
 class Agent:
     """Plays the environment's N games, stores transitions and trains the network.
 
@@ -161,18 +182,11 @@ class Agent:
         count = np.count_nonzero(acting)  # count_nonzero, not sum or any: this runs every step
         if count == 0:
             return actions
-        explore = None if self.net is None else self.rng.random(count) < exploration_rate
-        num_explore = count if explore is None else np.count_nonzero(explore)
-        if num_explore:
-            # One scalar draw is the same number as a draw of size 1, five times faster.
-            random_actions = (self.rng.integers(self.num_actions) if num_explore == 1
-                              else self.rng.integers(self.num_actions, size=num_explore))
-        if num_explore == count:
-            chosen = random_actions
+        if self.net is None:
+            chosen = self.rng.integers(self.num_actions, size=count)
         else:
-            chosen = np.argmax(self.net.predict(self.buffer.states), axis=1)[acting]
-            if num_explore:
-                chosen[explore] = random_actions
+            chosen = epsilon_greedy(lambda: self.net.predict(self.buffer.states)[acting], count, self.num_actions,
+                                    exploration_rate, self.rng)
         if count == self.num_envs:
             actions[:] = chosen
         else:

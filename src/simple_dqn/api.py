@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import gymnasium
 import numpy as np
 
+from simple_dqn.agent import epsilon_greedy
 from simple_dqn.environment import resize_screen
 from simple_dqn.errors import UsageError
 from simple_dqn.state_buffer import StateBuffer
@@ -89,11 +90,8 @@ class Policy:
         0.05); rng: the generator for it (default: a new unseeded one).
         """
         q = np.atleast_2d(self.q_values(states))
-        actions = np.argmax(q, axis=1)
-        if exploration_rate > 0:
-            rng = rng if rng is not None else np.random.default_rng()
-            explore = rng.random(len(actions)) < exploration_rate
-            actions[explore] = rng.integers(self.num_actions, size=int(explore.sum()))
+        actions = epsilon_greedy(lambda: q, len(q), self.num_actions, exploration_rate,
+                                 rng if rng is not None else np.random.default_rng())
         return int(actions[0]) if np.asarray(states).ndim == 3 else actions
 
     def wrap(self, env) -> "AtariPreprocessing":
