@@ -109,3 +109,9 @@ def test_a_run_logs_its_threads(tmp_path):
                           timeout=120, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "CPU threads: 1" in proc.stderr
+    assert "following the cores" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "simple_dqn", "catch", "--play_games", "1",
+                           "--screen_width", "36", "--screen_height", "36"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "following the cores other processes leave free" in proc.stderr
