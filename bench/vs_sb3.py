@@ -15,6 +15,10 @@ bfloat16 autocast), both also run two games side by side: ours with --num_envs 2
 threads, max pooling), SB3 with n_envs=2 in SubprocVecEnv (one process per game) and
 train_freq=2 vector steps, so that both keep one update per 4 environment steps.
 
+With --recipe, both also run the CPU recipe's replay ratio (--preset tianshou): ten games, one update
+per 10 environment steps, a target copy every 5,000; ours with --num_envs 10 on ALE's C++ threads in float32
+and with --numerics auto, SB3 with n_envs=10 in SubprocVecEnv, train_freq=1 vector step and Adam 1e-4.
+
 Stable-Baselines3 is installed by bench/vs_sb3.sh into bench/.venv only; it is never a
 dependency of simple_dqn.
 """
@@ -32,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 
 def run_ours(fill_steps: int, train_steps: int, seed: int, autocast: str = "none", channels_last: bool = True,
-             num_envs: int = 1) -> dict:
+             num_envs: int = 1, train_frequency: int = 4, target_steps: int = 10_000,
+             numerics: str = "float32") -> dict:
     import numpy as np
 
     from simple_dqn.agent import Agent
@@ -50,9 +55,11 @@ def run_ours(fill_steps: int, train_steps: int, seed: int, autocast: str = "none
         env = ALEVectorEnvironment("breakout", num_envs, random_seed=seed, frame_pooling="max")
     mem = ReplayMemory(size=100_000, history_length=4, screen_shape=(84, 84), batch_size=32, rng=rng,
                        streams=num_envs)
-    net = make_network(env.num_actions, (84, 84), channels_last=channels_last, autocast=autocast)
-    agent = Agent(env, mem, net, exploration_rate_start=1.0, exploration_rate_end=1.0, train_frequency=4,
-                  target_steps=10_000, rng=rng)
+    optimizer = dict(optimizer="adam", learning_rate=0.0001) if train_frequency > 4 else {}
+    net = make_network(env.num_actions, (84, 84), channels_last=channels_last, autocast=autocast, numerics=numerics,
+                       **optimizer)
+    agent = Agent(env, mem, net, exploration_rate_start=1.0, exploration_rate_end=1.0,
+                  train_frequency=train_frequency, target_steps=target_steps, rng=rng)
     agent.callback = Statistics(None, progress=False)  # as main runs it
     started = time.perf_counter()
     filled = agent.play_random(fill_steps)
@@ -64,7 +71,7 @@ def run_ours(fill_steps: int, train_steps: int, seed: int, autocast: str = "none
     return dict(fill=fill, train=train)
 
 
-def run_sb3(fill_steps: int, train_steps: int, seed: int, n_envs: int = 1) -> dict:
+def run_sb3(fill_steps: int, train_steps: int, seed: int, n_envs: int = 1, recipe: bool = False) -> dict:
     import ale_py
     import gymnasium as gym
     from stable_baselines3 import DQN
@@ -97,8 +104,9 @@ def run_sb3(fill_steps: int, train_steps: int, seed: int, n_envs: int = 1) -> di
                                        vec_env_kwargs=vec_env_kwargs), n_stack=4)
     # train_freq counts vector steps: one update per 4 environment steps for any n_envs.
     model = DQN("CnnPolicy", env, buffer_size=100_000, learning_starts=fill_steps, batch_size=32,
-                train_freq=max(1, 4 // n_envs),
-                gradient_steps=1, target_update_interval=10_000, learning_rate=0.00025,
+                train_freq=1 if recipe else max(1, 4 // n_envs),
+                gradient_steps=1, target_update_interval=5_000 if recipe else 10_000,
+                learning_rate=0.0001 if recipe else 0.00025,
                 exploration_initial_eps=1.0, exploration_final_eps=1.0, optimize_memory_usage=False,
                 seed=seed, device="cpu", verbose=0)
     clock = Clock()
@@ -115,6 +123,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no_parallel", action="store_true", help="skip the two-game runs")
+    parser.add_argument("--recipe", action="store_true", help="also the CPU recipe's 10 games, one update per 10 steps")
+    parser.add_argument("--only_recipe", action="store_true", help="the recipe's runs only")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
     import platform
@@ -128,6 +138,14 @@ def main():
     if not args.no_parallel:
         runners.update(ours_n2=lambda *a: run_ours(*a, num_envs=2), sb3_n2=lambda *a: run_sb3(*a, n_envs=2))
         pairs += [("ours_n2", "sb3_n2"), ("ours_n2", "sb3")]
+    if args.only_recipe:
+        runners, pairs = {}, []
+    if args.recipe or args.only_recipe:
+        recipe = dict(num_envs=10, train_frequency=10, target_steps=5_000)
+        runners.update(ours_recipe=lambda *a: run_ours(*a, **recipe),
+                       ours_recipe_auto=lambda *a: run_ours(*a, **recipe, numerics="auto"),
+                       sb3_recipe=lambda *a: run_sb3(*a, n_envs=10, recipe=True))
+        pairs += [("ours_recipe", "sb3_recipe"), ("ours_recipe_auto", "sb3_recipe")]
     results = {name: [] for name in runners}
     for round_ in range(args.rounds):
         for name, fn in runners.items():
@@ -139,7 +157,9 @@ def main():
                for name, runs in results.items()}
     ratios = {f"{ours}/{peer} {phase}": medians[ours][phase] / medians[peer][phase]
               for ours, peer in pairs for phase in ("fill", "train")}
-    summary = dict(date=time.strftime("%Y-%m-%d"), machine=f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+    from report import machine
+
+    summary = dict(**machine(), machine=f"{platform.machine()}, {__import__('os').cpu_count()} cores",
                    torch=torch.__version__, torch_threads=torch.get_num_threads(),
                    stable_baselines3=stable_baselines3.__version__, fill_steps=args.fill_steps,
                    train_steps=args.train_steps, rounds=args.rounds, medians=medians, ratios=ratios, runs=results)
