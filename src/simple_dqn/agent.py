@@ -199,8 +199,11 @@ class Agent:
         actions: int (N,) actions chosen elsewhere (play.sh's human player), or None for the
         epsilon-greedy ones. Streams in their random start play a no-op. On a backend whose
         games step in the background, the caller's work between act() and observe() runs
-        beside them. Returns the actions sent, int64 (N,).
+        beside them. Returns the actions sent, int64 (N,). With self.threads set, torch's threads
+        are first matched to the free cores (a clock read, except every few seconds).
         """
+        if self.threads is not None:
+            self.threads.update()
         if actions is None:
             actions = self.choose_actions(exploration_rate)
         np.greater(self.noops_left, 0, out=self._noop_sent)
@@ -246,8 +249,6 @@ class Agent:
             noise(train)
         try:
             while played < steps and not self.stop_requested:
-                if self.threads is not None:
-                    self.threads.update()
                 exploration_rate = rate()
                 self.act(exploration_rate)
                 if overlap:
@@ -319,8 +320,6 @@ class Agent:
         score = np.zeros(self.num_envs)
         scores: list[float] = []
         while active.any():
-            if self.threads is not None:
-                self.threads.update()
             self.act(self.exploration_rate_test)
             rewards, terminals = self.observe(self.exploration_rate_test, active=active)
             score += rewards
