@@ -220,3 +220,16 @@ def test_play_scores_keep_the_last_reward_when_a_random_start_follows():
     agent = Agent(ReusedArrayEnvironment(tape), FakeMemory(tape), FakeNetwork(tape), history_length=1,
                   exploration_rate_test=0.0, random_starts=1, rng=np.random.default_rng(0))
     assert agent.play(2) == [1.0, 1.0]
+
+
+def test_fire_reset_fires_after_each_random_start():
+    agent, tape = make_agent(1, terminal_at={2: [0]}, random_starts=0, fire_action=1)
+    agent.test(4)
+    assert [event[1] for event in tape if event[0] == "env.send"] == [[1], [2], [1], [2]]  # FIRE begins each episode
+    agent, tape = make_agent(3, random_starts=2, fire_action=1)
+    agent.test(3 * 6)
+    sent = [event[1] for event in tape if event[0] == "env.send"]
+    noops = np.random.default_rng(0).integers(1, 3, size=3) + 1
+    for stream in range(3):
+        column = [actions[stream] for actions in sent]
+        assert column[:noops[stream] + 2] == [0] * noops[stream] + [1, 2]

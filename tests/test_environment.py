@@ -169,3 +169,28 @@ def test_frame_cap_ends_test_games_only():
     assert noop_steps_until_terminal(env) == 100 and env.games[0].ale.getEpisodeFrameNumber() == 400
     env.set_mode("train")
     assert not env.game_ended()
+
+
+class GreedyNoop:
+    """A network whose greedy action is always the first (NOOP)."""
+
+    def predict(self, states):
+        q = np.zeros((len(states), 4), dtype=np.float32)
+        q[:, 0] = 1.0
+        return q
+
+
+@pytest.mark.parametrize("fire_action", [None, 1])
+def test_fire_reset_launches_breakout_ball(fire_action):
+    from simple_dqn.agent import Agent
+
+    env = one_game(ALEGame("breakout", random_seed=3))
+    agent = Agent(env, None, GreedyNoop(), exploration_rate_test=0.0, random_starts=5, fire_action=fire_action,
+                  rng=np.random.default_rng(0))
+    agent.begin()
+    lives = env.games[0].ale.lives()
+    for _ in range(400):  # a launched ball that nobody returns costs a life within about 100 steps
+        agent.act(0.0)
+        agent.observe(0.0)
+    # In test mode a lost life does not end the episode, so nothing fires a second ball.
+    assert lives - env.games[0].ale.lives() == (0 if fire_action is None else 1)

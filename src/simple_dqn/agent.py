@@ -7,7 +7,9 @@ environment steps. Training keeps the replay ratio of one game: train_repeat min
 train_frequency environment steps counted over all streams, and a target copy every
 target_steps of them.
 
-Each episode starts with a random number of no-op actions (Mnih et al. 2015: up to 30). With
+Each episode starts with a random number of no-op actions (Mnih et al. 2015: up to 30), then,
+with fire_action set, with FIRE: Breakout's ball waits for it after every new game and lost
+life (OpenAI Baselines' FireResetEnv, which Tianshou's Atari examples use). With
 one game they are played at once and are not steps of the phase (the original's counting);
 with N games they are played as the stream's actions in the steps of all streams, and count,
 so that no stream waits for another. For the same reason a phase of N games ends on the first
@@ -70,6 +72,9 @@ class Agent:
         target_steps: copy the online network to the target network every this many train
             steps (0: never).
         random_starts: at most this many no-op steps at the start of each episode.
+        fire_action: the index of FIRE in the action set, played as each episode's first action
+            after its random start; None (the default, as DeepMind) leaves the first action to the
+            agent.
         total_train_steps: train steps already played (a resumed run).
         rng: numpy Generator for exploration and random starts.
 
@@ -77,6 +82,7 @@ class Agent:
         num_envs: number of streams N.
         buffer: StateBuffer; buffer.states is uint8 (N, history_length, H, W), each stream's state.
         noops_left: int64 (N,), no-op steps still to play in each stream's random start.
+        fire_pending: bool (N,), the streams whose episode still waits for its FIRE.
         total_train_steps: train-phase steps so far (drives the exploration rate).
         callback: an object with on_step(actions, rewards, terminals, exploration_rate, steps)
             and on_update(net) (after each weight update), or None.
@@ -91,8 +97,8 @@ class Agent:
     def __init__(self, environment, memory, net, *, history_length: int = 4, exploration_rate_start: float = 1.0,
                  exploration_rate_end: float = 0.1, exploration_decay_steps: int = 1_000_000,
                  exploration_rate_test: float = 0.05, train_frequency: int = 4, train_repeat: int = 1,
-                 target_steps: int = 10_000, random_starts: int = 30, total_train_steps: int = 0,
-                 rng: np.random.Generator | None = None):
+                 target_steps: int = 10_000, random_starts: int = 30, fire_action: int | None = None,
+                 total_train_steps: int = 0, rng: np.random.Generator | None = None):
         self.env = environment
         self.mem = memory
         self.net = net
@@ -109,10 +115,12 @@ class Agent:
         self.train_repeat = train_repeat
         self.target_steps = target_steps
         self.random_starts = random_starts
+        self.fire_action = fire_action
         self.total_train_steps = total_train_steps
         self.rng = rng if rng is not None else np.random.default_rng()
         self.noops_left = np.zeros(self.num_envs, dtype=np.int64)
         self._noop_sent = np.zeros(self.num_envs, dtype=np.bool_)  # streams whose last action was a random start's
+        self.fire_pending = np.zeros(self.num_envs, dtype=np.bool_)
         self._sent = np.zeros(self.num_envs, dtype=np.int64)
         self.callback = None
         self.threads = None  # threads.AdaptiveThreads: torch's threads follow the free cores
@@ -158,6 +166,7 @@ class Agent:
             for i in np.flatnonzero(mask):
                 self.mem.add(0, 0.0, screens[i], False, start=True, stream=i)
         self.noops_left[mask] = 0
+        self.fire_pending[mask] = self.fire_action is not None
 
     def _play_random_start(self, store: bool) -> None:
         """One game's no-ops, played at once: they are not steps of the phase (the original's counting)."""
@@ -175,7 +184,8 @@ class Agent:
         """Epsilon-greedy actions of all streams, int64 (N,); no-ops (0) during random starts.
 
         Draws, for the streams that act, one uniform number each and a random action for those
-        below exploration_rate; one batched prediction serves the others.
+        below exploration_rate; one batched prediction serves the others. A stream whose
+        episode waits for its FIRE (fire_pending, after its random start) plays fire_action.
         """
         actions = np.zeros(self.num_envs, dtype=np.int64)
         acting = self.noops_left == 0
@@ -191,6 +201,8 @@ class Agent:
             actions[:] = chosen
         else:
             actions[acting] = chosen
+        if self.fire_action is not None and np.count_nonzero(self.fire_pending):
+            actions[acting & self.fire_pending] = self.fire_action
         return actions
 
     def act(self, exploration_rate: float, actions: np.ndarray | None = None) -> np.ndarray:
@@ -207,6 +219,7 @@ class Agent:
         if actions is None:
             actions = self.choose_actions(exploration_rate)
         np.greater(self.noops_left, 0, out=self._noop_sent)
+        self.fire_pending &= self._noop_sent  # the streams past their random start have played FIRE
         self.noops_left -= self._noop_sent
         self.env.send(actions)
         self._sent = actions
@@ -336,8 +349,10 @@ class Agent:
 
     def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Counters, the random generator's state and every stream's state, for a checkpoint."""
-        return (dict(total_train_steps=self.total_train_steps, rng=self.rng.bit_generator.state),
-                dict(states=self.buffer.states.copy(), noops_left=self.noops_left.copy()))
+        arrays = dict(states=self.buffer.states.copy(), noops_left=self.noops_left.copy())
+        if self.fire_action is not None:
+            arrays["fire_pending"] = self.fire_pending.copy()
+        return dict(total_train_steps=self.total_train_steps, rng=self.rng.bit_generator.state), arrays
 
     def load_state(self, meta: dict, arrays: dict) -> None:
         """Restore from save_state().
@@ -353,3 +368,5 @@ class Agent:
         self.rng.bit_generator.state = meta["rng"]
         self.buffer.states[...] = states
         self.noops_left[...] = np.asarray(arrays["noops_left"])
+        if "fire_pending" in arrays:  # saved only with fire_action
+            self.fire_pending[...] = np.asarray(arrays["fire_pending"])

@@ -70,7 +70,7 @@ REUSED_OPTIONS = (
     "rmsprop_variant", "clip_error", "loss", "min_reward", "max_reward", "batch_norm", "double_q",
     "dueling", "noisy", "adam_epsilon", "num_atoms", "v_min", "v_max", "init", "datatype", "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
     "exploration_decay_steps", "exploration_rate_test", "train_frequency", "train_repeat",
-    "target_steps", "random_starts", "random_steps", "train_steps", "test_steps", "test_games", "checkpoint",
+    "target_steps", "random_starts", "fire_reset", "random_steps", "train_steps", "test_steps", "test_games", "checkpoint",
     "preset", "num_envs",
 )
 
@@ -247,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "target network every this many agent steps (0: never).")
     agent.add_argument("--random_starts", type=int, default=30, help="Play at most this many no-op steps "
                        "after a restart, for more varied starts.")
+    _flag(agent, "--fire_reset", default=False, help="Play FIRE as the first action of every episode, "
+          "after its random start (after each lost life in training), on ALE games that have FIRE: "
+          "Breakout's ball waits for it (OpenAI Baselines' FireResetEnv, used by Tianshou); other games "
+          "play as without.")
 
     vis = parser.add_argument_group("Visualization")
     vis.add_argument("--visualization_filters", type=int, default=4, help="Number of filters to visualize "
