@@ -7,7 +7,7 @@ the vector agent's replay ratio must be the single-game agent's.
 import numpy as np
 import pytest
 
-from conftest import CATCH_FAST, assert_one_line_error, one_game, results, run_cli
+from conftest import CATCH_FAST, CATCH_LEARNED, assert_one_line_error, one_game, results, run_cli
 from simple_dqn.agent import Agent
 from simple_dqn.ale_game import ALEGame
 from simple_dqn.ale_vector_environment import ALEVectorEnvironment
@@ -244,7 +244,7 @@ def test_catch_learns_with_num_envs(tmp_path, extra):
     proc = run_cli([*CATCH_FAST, "--num_envs", "4", *extra, "--csv_file", csv_path], timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     reward = float([r for r in results(csv_path) if r["phase"] == "test"][-1]["average_reward"])
-    assert reward >= 0.8, f"catch test average reward {reward} < 0.8 with --num_envs 4 {extra}"
+    assert reward >= CATCH_LEARNED, f"catch test average reward {reward} < {CATCH_LEARNED} with --num_envs 4 {extra}"
 
 
 def test_checkpoint_resumes_with_the_same_num_envs_only(tmp_path):
