@@ -116,7 +116,7 @@ def test_signal_writes_a_mid_epoch_checkpoint_that_resumes_exactly(reference_run
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1])  # 0: killed while a checkpoint is written; 1: at random moments
 def test_sigkill_at_random_moments_then_resume_auto(reference_run, tmp_path, seed):
     prefix, csv_path = tmp_path / "catch", tmp_path / "catch.csv"
     args = [*RUN, "--epochs", "2", "--save_weights_prefix", prefix, "--csv_file", csv_path]
