@@ -219,7 +219,8 @@ class Agent:
         if actions is None:
             actions = self.choose_actions(exploration_rate)
         np.greater(self.noops_left, 0, out=self._noop_sent)
-        self.fire_pending &= self._noop_sent  # the streams past their random start have played FIRE
+        if self.fire_action is not None:
+            self.fire_pending &= self._noop_sent  # the streams past their random start have played FIRE
         self.noops_left -= self._noop_sent
         self.env.send(actions)
         self._sent = actions
