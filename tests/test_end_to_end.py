@@ -29,35 +29,35 @@ def read_csv(path):
 
 @pytest.mark.slow
 def test_train_test_resume_on_breakout(cleanup):
-    steps = ["--random_steps", "1000", "--train_steps", "2000", "--test_steps", "1000", "--random_seed", "3",
+    steps = ["--random_steps", "500", "--train_steps", "1000", "--test_steps", "500", "--random_seed", "3",
              "--backend", "cpu", "--replay_size", "10000"]
     proc = run_script("train.sh", ["roms/breakout.bin", LABEL, "--epochs", "1", *steps])
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = results(ROOT / f"results/breakout_{LABEL}.csv")
-    assert [(r["epoch"], r["phase"], r["steps"]) for r in rows] == [("0", "random", "1000"), ("1", "train", "2000"),
-                                                                    ("1", "test", "1000")]
+    assert [(r["epoch"], r["phase"], r["steps"]) for r in rows] == [("0", "random", "500"), ("1", "train", "1000"),
+                                                                    ("1", "test", "500")]
     train = rows[1]
-    assert int(train["total_train_steps"]) == 2000 and int(train["weight_updates"]) == 500
-    assert abs(float(train["last_exploration_rate"]) - (1 - 1999 * 0.9 / 1e6)) < 1e-9
+    assert int(train["total_train_steps"]) == 1000 and int(train["weight_updates"]) == 250
+    assert abs(float(train["last_exploration_rate"]) - (1 - 999 * 0.9 / 1e6)) < 1e-9
     snapshot = ROOT / f"snapshots/breakout_{LABEL}_1.safetensors"
     assert load_snapshot(str(snapshot)).epoch == 1
 
-    proc = run_script("test.sh", [snapshot, "--test_steps", "1000"])
+    proc = run_script("test.sh", [snapshot, "--test_steps", "500"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "average_reward" in proc.stderr
     test_rows = results(ROOT / f"results/breakout_{LABEL}_test.csv")
     assert [(r["epoch"], r["phase"]) for r in test_rows] == [("1", "test")]
 
-    proc = run_script("resume.sh", [snapshot, "--epochs", "2", "--train_steps", "2000", "--test_steps", "1000",
-                                    "--random_steps", "500"])
+    proc = run_script("resume.sh", [snapshot, "--epochs", "2", "--train_steps", "1000", "--test_steps", "500",
+                                    "--random_steps", "250"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = results(ROOT / f"results/breakout_{LABEL}.csv")
     phases = [(r["epoch"], r["phase"]) for r in rows]
     assert phases[:3] == [("0", "random"), ("1", "train"), ("1", "test")], "resume keeps the old rows"
     assert phases[-2:] == [("2", "train"), ("2", "test")]
     resumed = rows[-2]
-    assert int(resumed["total_train_steps"]) == 4000, "epsilon continues from the snapshot's epoch"
-    assert int(resumed["weight_updates"]) == 1000, "weight updates go on counting"
+    assert int(resumed["total_train_steps"]) == 2000, "epsilon continues from the snapshot's epoch"
+    assert int(resumed["weight_updates"]) == 500, "weight updates go on counting"
     assert (ROOT / f"snapshots/breakout_{LABEL}_2.safetensors").exists()
 
 

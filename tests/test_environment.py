@@ -180,6 +180,21 @@ class GreedyNoop:
         return q
 
 
+def test_each_kind_of_game_names_its_fire_action():
+    from simple_dqn.ale_vector_environment import ALEVectorEnvironment
+
+    # Breakout's minimal set is NOOP, FIRE, RIGHT, LEFT; Pong's NOOP, FIRE, RIGHT, LEFT, ... too;
+    # the full set puts FIRE at 1 as well. Catch has no FIRE.
+    assert ALEGame("breakout").fire_action == 1
+    assert one_game(ALEGame("breakout")).fire_action == 1
+    assert ALEVectorEnvironment("breakout", 2).fire_action == 1
+    assert GymGame("ALE/Breakout-v5").fire_action == 1
+    assert one_game(CatchGame()).fire_action is None
+    # Freeway has no FIRE in its minimal set (NOOP, UP, DOWN).
+    assert ALEGame("freeway").fire_action is None
+    assert GymGame("ALE/Freeway-v5").fire_action is None
+
+
 @pytest.mark.parametrize("fire_action", [None, 1])
 def test_fire_reset_launches_breakout_ball(fire_action):
     from simple_dqn.agent import Agent

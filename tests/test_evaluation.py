@@ -22,7 +22,7 @@ def test_test_games_protocol_on_the_command_line(tmp_path):
     assert proc.returncode == 0, proc.stderr
     csv_path = tmp_path / "eval.csv"
     proc = run_cli(["--load_weights", tmp_path / "catch_1.safetensors", "--random_steps", "0", "--train_steps", "0",
-                    "--test_games", "30", "--csv_file", csv_path, *common], timeout=120)
+                    "--test_games", "30", "--epochs", "1", "--csv_file", csv_path, *common], timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "test over 30 games: games: 30, mean:" in proc.stdout
     lines = (tmp_path / "eval_games.csv").read_text().splitlines()

@@ -236,9 +236,9 @@ def test_bad_num_envs(args, fragments):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("extra", [
-    [],
+    ["--n_step", "3"],
     ["--autocast", "bfloat16", "--channels_last", "true", "--prioritized_replay", "--double_q", "--dueling"],
-], ids=["num_envs_4", "num_envs_4_all_fast_paths"])
+], ids=["num_envs_4_n_step", "num_envs_4_all_fast_paths"])
 def test_catch_learns_with_num_envs(tmp_path, extra):
     csv_path = tmp_path / "catch.csv"
     proc = run_cli([*CATCH_FAST, "--num_envs", "4", *extra, "--csv_file", csv_path], timeout=300)

@@ -60,7 +60,7 @@ def test_explicit_test_steps_beat_the_snapshots_test_games(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     test_csv = tmp_path / "test.csv"
     proc = run_cli(["--load_weights", tmp_path / "catch_1.safetensors", "--random_steps", "0", "--train_steps",
-                    "0", "--test_steps", "50", "--csv_file", test_csv])
+                    "0", "--test_steps", "50", "--epochs", "1", "--csv_file", test_csv])
     assert proc.returncode == 0, proc.stderr[-2000:]
     row = [r for r in results(test_csv) if r["phase"] == "test"][-1]
     assert 50 <= int(row["steps"]) < 60  # steps, not the stored two games

@@ -17,8 +17,8 @@ def scalars(log_dir):
 
 def test_tensorboard_holds_the_csv_values(tmp_path):
     csv_path, log_dir = tmp_path / "catch.csv", tmp_path / "tb"
-    proc = run_cli([*CATCH_FAST, "--epochs", "1", "--csv_file", csv_path, "--tensorboard", log_dir,
-                    "--tensorboard_every", "100"], timeout=240)
+    proc = run_cli([*CATCH_FAST, "--epochs", "1", "--random_steps", "300", "--train_steps", "500", "--test_steps",
+                    "200", "--csv_file", csv_path, "--tensorboard", log_dir, "--tensorboard_every", "100"], timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(csv_path) as f:
         rows = list(csv.DictReader(f))

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from simple_dqn.environment import Game, resize_screen
+from simple_dqn.environment import Game, ale_fire_action, resize_screen
 from simple_dqn.errors import UsageError
 from simple_dqn.roms import game_name, resolve_rom
 
@@ -79,6 +79,7 @@ class ALEGame(Game):
         actions = self.ale.getMinimalActionSet() if minimal_action_set else self.ale.getLegalActionSet()
         self._actions = list(actions)
         self.action_set = [int(a.value) for a in actions]
+        self.fire_action = ale_fire_action(self.action_set)
         self.name = game_name(rom_path)
         self.rom_path = rom_path
         self.screen_shape = tuple(screen_shape)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simple_dqn.environment import Environment, resize_screen
+from simple_dqn.environment import Environment, ale_fire_action, resize_screen
 from simple_dqn.errors import UsageError
 from simple_dqn.roms import game_name, resolve_rom
 
@@ -56,6 +56,7 @@ class ALEVectorEnvironment(Environment):
             full_action_space=not minimal_action_set, max_num_frames_per_episode=NO_FRAME_CAP,
             autoreset_mode="SameStep")
         self.action_set = [int(a.value) for a in self.env.ale.get_action_set()]
+        self.fire_action = ale_fire_action(self.action_set)
         self.screen_shape = tuple(screen_shape)
         self.random_seed = random_seed
         self._screen_buffer = np.empty((num_envs, *self.screen_shape), dtype=np.uint8)

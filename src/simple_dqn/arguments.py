@@ -248,9 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--random_starts", type=int, default=30, help="Play at most this many no-op steps "
                        "after a restart, for more varied starts.")
     _flag(agent, "--fire_reset", default=False, help="Play FIRE as the first action of every episode, "
-          "after its random start (after each lost life in training), on ALE games that have FIRE: "
-          "Breakout's ball waits for it (OpenAI Baselines' FireResetEnv, used by Tianshou); other games "
-          "play as without.")
+          "after its random start (after each lost life in training), on Atari games (ROMs or Gymnasium's "
+          "ALE ids) that have FIRE: Breakout's ball waits for it (OpenAI Baselines' FireResetEnv, used by "
+          "Tianshou); other games play as without.")
 
     vis = parser.add_argument_group("Visualization")
     vis.add_argument("--visualization_filters", type=int, default=4, help="Number of filters to visualize "
@@ -320,7 +320,15 @@ EXCLUDING = (("test_steps", "test_games", 0),)
 
 def parse_arguments(argv: list[str] | None = None, snapshot_options: dict | None = None,
                     run_options: dict | None = None) -> argparse.Namespace:
+    """Parse and resolve the command line: resolve_arguments() without its list of stored options."""
+    return resolve_arguments(argv, snapshot_options, run_options)[0]
+
+
+def resolve_arguments(argv: list[str] | None = None, snapshot_options: dict | None = None,
+                      run_options: dict | None = None) -> tuple[argparse.Namespace, list[str]]:
     """Parse and resolve the command line (see the module docstring for the order).
+
+    Returns (args, the names of the stored options taken that differ from the defaults).
 
     snapshot_options: the options stored in the --load_weights snapshot, or None.
     run_options: the options stored in the checkpoint that --resume auto continues, or None:
@@ -358,7 +366,6 @@ def parse_arguments(argv: list[str] | None = None, snapshot_options: dict | None
         values["checkpoint"] = True  # a resumed run goes on writing checkpoints
     defaults = build_parser()
     used = sorted(key for key in stored if key not in explicit and stored[key] != defaults.get_default(key))
-    values["stored_options_used"] = ", ".join(used)
     if snapshot_options and "game" in explicit and "environment" not in explicit:
         values["environment"] = "ale"  # a game named again is inferred afresh, not taken from the snapshot
     if snapshot_options and values["game"] is None:
@@ -370,7 +377,7 @@ def parse_arguments(argv: list[str] | None = None, snapshot_options: dict | None
         values["environment"] = "catch"
         values["game"] = "catch"
     validate(args)
-    return args
+    return args, used
 
 
 def validate(args: argparse.Namespace) -> None:
@@ -462,9 +469,8 @@ def load_arguments(argv: list[str]):
         if path is not None:
             with Checkpoint(path) as checkpoint:
                 run_options = checkpoint.header.get("options")
-    args = parse_arguments(argv, snapshot.options if snapshot else None, run_options)
+    args, used = resolve_arguments(argv, snapshot.options if snapshot else None, run_options)
     logging.basicConfig(format="%(asctime)s %(message)s", level=getattr(logging, args.log_level), force=True)
-    used = args.__dict__.pop("stored_options_used", "")
     if used:
-        logger.info("Options taken from the %s: %s", "checkpoint" if run_options else "snapshot", used)
+        logger.info("Options taken from the %s: %s", "checkpoint" if run_options else "snapshot", ", ".join(used))
     return args, snapshot

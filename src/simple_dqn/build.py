@@ -213,13 +213,6 @@ def make_network(num_actions: int, screen_shape: tuple[int, int], *, device: str
                         double_q=double_q, autocast=autocast, cuda_graphs=graphs, compute=compute)
 
 
-def fire_action(args, env) -> int | None:
-    """The agent's index of ALE's FIRE (action id 1) with --fire_reset on an ALE game that has it, else None."""
-    if args.fire_reset and args.environment == "ale" and not plays_gymnasium(args) and 1 in env.action_set:
-        return env.action_set.index(1)
-    return None
-
-
 def build(args, snapshot, **env_kwargs):
     """Seed the generators and build (env, mem, net, agent) from the resolved arguments.
 
@@ -271,6 +264,6 @@ def build(args, snapshot, **env_kwargs):
                   exploration_decay_steps=args.exploration_decay_steps,
                   exploration_rate_test=args.exploration_rate_test, train_frequency=args.train_frequency,
                   train_repeat=args.train_repeat, target_steps=args.target_steps,
-                  random_starts=args.random_starts, fire_action=fire_action(args, env),
+                  random_starts=args.random_starts, fire_action=env.fire_action if args.fire_reset else None,
                   total_train_steps=args.start_epoch * args.train_steps, rng=rng)
     return env, mem, net, agent

@@ -27,6 +27,14 @@ from simple_dqn.errors import StateMismatch
 MODES = ("train", "test")
 
 
+ALE_FIRE = 1  # ale_py.Action.FIRE.value
+
+
+def ale_fire_action(action_set: list[int]) -> int | None:
+    """The agent's action behind ALE's FIRE in an action set of ALE ids, None where it is missing."""
+    return action_set.index(ALE_FIRE) if ALE_FIRE in action_set else None
+
+
 def resize_screen(gray: np.ndarray, screen_shape: tuple[int, int]) -> np.ndarray:
     """Resize a grayscale frame to (height, width) with cv2.INTER_LINEAR, as the original did."""
     height, width = screen_shape
@@ -51,12 +59,15 @@ class Environment(ABC):
     Attributes:
         name: game name used in file names and snapshot metadata ("breakout", "catch", ...).
         action_set: the emulator's action ids behind the agent's actions 0..num_actions-1.
+        fire_action: the agent's action that presses FIRE (--fire_reset plays it), None where the
+            game has no FIRE.
         screen_shape: (screen_height, screen_width) of a screen, in pixels.
         mode: "train" (a lost life is terminal) or "test" (only game over is).
     """
 
     name: str
     action_set: list[int]
+    fire_action: int | None = None
     screen_shape: tuple[int, int]
 
     def __init__(self, num_envs: int, *, life_loss_terminal: bool = True, max_episode_frames: int = 0):
@@ -211,11 +222,12 @@ class Game(ABC):
     """One game's emulator, without the episode rules (Environment applies them).
 
     Attributes:
-        name, action_set, screen_shape: as Environment's.
+        name, action_set, fire_action, screen_shape: as Environment's.
     """
 
     name: str
     action_set: list[int]
+    fire_action: int | None = None
     screen_shape: tuple[int, int]
 
     @property
@@ -280,6 +292,7 @@ class GameEnvironment(Environment):
         self.games = games
         first = games[0]
         self.name, self.action_set, self.screen_shape = first.name, first.action_set, first.screen_shape
+        self.fire_action = first.fire_action
         self._screen_buffer = np.empty((len(games), *self.screen_shape), dtype=np.uint8)
         self._rewards = np.empty(len(games))
 

@@ -41,6 +41,8 @@ class GymGame(Game):
         if not hasattr(space, "n"):
             raise UsageError(f"Gymnasium environment {env_id!r} has no discrete action space; DQN needs one")
         self.action_set = list(range(int(space.n)))
+        meanings = getattr(self.env.unwrapped, "get_action_meanings", lambda: [])()  # ALE-backed ids have them
+        self.fire_action = meanings.index("FIRE") if "FIRE" in meanings else None
         self.name = game_name(env_id)
         self.screen_shape = tuple(screen_shape)
         self._seed = random_seed
