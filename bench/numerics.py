@@ -8,7 +8,8 @@ Ways (each contiguous and channels-last):
   autocast_bf16   torch.autocast(bfloat16) over float32 weights (--autocast bfloat16)
   fp32_precision  float32 tensors, oneDNN told to run convolutions and matrix products in bf16
                   (torch.backends.mkldnn.{conv,matmul}.fp32_precision = "bf16")
-  master_bf16     bfloat16 passes on a copy, float32 master weights and optimizer (--numerics bfloat16)
+  master_bf16     bfloat16 passes on a copy, float32 master weights and optimizer (--numerics bfloat16;
+                  skipped on a CPU without bfloat16 hardware, where simple_dqn refuses it)
 Each round times every way once (iterations calls, after warm-up) in turn; the figures are the
 medians over rounds, in milliseconds per call. Then each way runs again in a child process with
 ONEDNN_VERBOSE=1 and the oneDNN kernels it executed are listed (primitive, implementation, pass)
@@ -33,6 +34,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from simple_dqn.build import make_network  # noqa: E402
+from simple_dqn.numerics import cpu_bf16_flags  # noqa: E402
 from report import machine  # noqa: E402
 from simple_dqn.replay_memory import Minibatch  # noqa: E402
 
@@ -79,10 +81,10 @@ def time_calls(fn, iterations: int) -> float:
     return (time.perf_counter() - start) / iterations * 1000.0
 
 
-def measure(rounds: int, iterations: int) -> dict:
+def measure(ways: list[str], rounds: int, iterations: int) -> dict:
     rng = np.random.default_rng(0)
     setups = {}
-    for way in WAYS:
+    for way in ways:
         for layout in ("contiguous", "channels_last"):
             torch.manual_seed(0)
             set_fp32_precision("bf16" if way == "fp32_precision" else "ieee")
@@ -129,12 +131,14 @@ def main() -> None:
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--no_kernels", action="store_true", help="skip the ONEDNN_VERBOSE runs")
     args = parser.parse_args()
+    # Without bfloat16 hardware --numerics bfloat16 is refused; the other ways still run (emulated).
+    ways = [way for way in WAYS if way != "master_bf16" or cpu_bf16_flags()]
     result = dict(**machine(),
                   threads=torch.get_num_threads(), torch=torch.__version__,
                   rounds=args.rounds, iterations=args.iterations, unit="ms per call, median over rounds",
-                  ms=measure(args.rounds, args.iterations))
+                  skipped=[way for way in WAYS if way not in ways], ms=measure(ways, args.rounds, args.iterations))
     if not args.no_kernels:
-        result["onednn"] = {f"{way}/{layout}": kernels(way, layout) for way in WAYS
+        result["onednn"] = {f"{way}/{layout}": kernels(way, layout) for way in ways
                             for layout in ("contiguous", "channels_last")}
     text = json.dumps(result, indent=1)
     print(text)

@@ -4,15 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_one_line_error, network, run_cli
+from conftest import HAS_BF16, assert_one_line_error, network, run_cli
 from simple_dqn.errors import UsageError
-from simple_dqn.numerics import choose_numerics, cpu_bf16_flags
+from simple_dqn.numerics import choose_numerics, require_bf16_hardware
 from simple_dqn.replay_memory import Minibatch
 
 AMX = frozenset({"avx512f", "amx_tile", "amx_bf16", "avx512_bf16"})
 ZEN4 = frozenset({"avx512f", "avx512_bf16"})
 OLD = frozenset({"avx2", "fma"})
-HAS_BF16 = bool(cpu_bf16_flags())
 
 
 def test_auto_picks_bfloat16_only_where_the_cpu_has_it():
@@ -26,6 +25,20 @@ def test_auto_picks_bfloat16_only_where_the_cpu_has_it():
 def test_bfloat16_without_the_hardware_is_refused():
     with pytest.raises(UsageError, match="amx_bf16 or avx512_bf16.*--numerics auto"):
         choose_numerics("bfloat16", "cpu", OLD)
+
+
+def test_bfloat16_autocast_needs_the_hardware_on_a_cpu():
+    require_bf16_hardware("--autocast", "cpu", AMX)
+    require_bf16_hardware("--autocast", "cpu", ZEN4)
+    require_bf16_hardware("--autocast", "cuda", OLD)  # a GPU's bfloat16 is its own
+    with pytest.raises(UsageError, match="--autocast bfloat16 needs a CPU with amx_bf16 or avx512_bf16.*drop --autocast"):
+        require_bf16_hardware("--autocast", "cpu", OLD)
+
+
+@pytest.mark.skipif(HAS_BF16, reason="this CPU has bfloat16 hardware")
+def test_bfloat16_autocast_without_the_hardware_is_one_line():
+    assert_one_line_error(run_cli(["catch", "--autocast", "bfloat16", "--backend", "cpu"]), "--autocast bfloat16",
+                          "amx_bf16")
 
 
 def test_bfloat16_with_autocast_is_one_line():

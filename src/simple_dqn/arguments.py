@@ -213,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     backend.add_argument("--autocast", choices=["none", "bfloat16", "float16"], default="none",
                          help="The dtype of the convolutions and matrix products of the forward and "
                          "backward passes (mixed precision; weights, optimizer and loss stay in --datatype): "
-                         "bfloat16 is 1.7x faster on CPUs with AVX-512 BF16 and on GPUs.")
+                         "bfloat16 is 1.7x faster on CPUs with AVX-512 BF16 and on GPUs, and refused on CPUs "
+                         "without amx_bf16 or avx512_bf16, which would emulate it.")
     backend.add_argument("--numerics", choices=["float32", "bfloat16", "auto"], default="float32",
                          help="float32: every pass in --datatype (the original). bfloat16: the forward and backward "
                          "passes and the predictions in bfloat16 on a copy of the network, float32 master weights "

@@ -173,13 +173,14 @@ def make_network(num_actions: int, screen_shape: tuple[int, int], *, device: str
 
     Raises:
         ValueError: a screen smaller than the network accepts, or an unknown loss or init.
+        UsageError: bfloat16 numerics or autocast on a CPU without bfloat16 hardware.
     """
     from functools import partial
 
     import torch
 
     from simple_dqn.deepqnetwork import DTYPES, LOSSES, DeepQNetwork, QNetwork, init_weights, td_loss
-    from simple_dqn.numerics import choose_numerics
+    from simple_dqn.numerics import choose_numerics, require_bf16_hardware
     from simple_dqn.optimizers import make_optimizer
 
     if loss not in LOSSES:
@@ -193,6 +194,8 @@ def make_network(num_actions: int, screen_shape: tuple[int, int], *, device: str
     init_weights(online, init)
     online.to(**placement)
     numerics, reason = choose_numerics(numerics, torch.device(device).type)
+    if autocast == "bfloat16":
+        require_bf16_hardware("--autocast", torch.device(device).type)
     logger.info("Numerics: %s (%s)", numerics, reason)
     compute = None
     if numerics == "bfloat16":
@@ -206,8 +209,7 @@ def make_network(num_actions: int, screen_shape: tuple[int, int], *, device: str
     if compute is not None and cuda_graphs is None:
         graphs = False
     update = make_optimizer(optimizer, online.parameters(), learning_rate=learning_rate, decay_rate=decay_rate,
-                            rmsprop_variant=rmsprop_variant, batch_size=batch_size, capturable=graphs,
-                            adam_epsilon=adam_epsilon)
+                            rmsprop_variant=rmsprop_variant, batch_size=batch_size, adam_epsilon=adam_epsilon)
     return DeepQNetwork(online, target, update, partial(td_loss, loss=loss, clip_error=clip_error),
                         discount_rate=discount_rate, min_reward=min_reward, max_reward=max_reward,
                         double_q=double_q, autocast=autocast, cuda_graphs=graphs, compute=compute)

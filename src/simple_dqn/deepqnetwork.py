@@ -217,7 +217,7 @@ class DeepQNetwork:
         online: the Q-network trained: uint8 states (B, history_length, H, W) -> (B, num_actions),
             already on its device, dtype and memory format (QNetwork).
         target: a network of the same architecture; its weights become online's.
-        optimizer: a torch optimizer over online's parameters (optimizers.make_optimizer).
+        optimizer: an optimizer over online's parameters (optimizers.make_optimizer).
         loss: the TD loss, loss(q_taken (B,), targets (B,), weights (B,)) -> 0-d tensor (td_loss).
         discount_rate: gamma of the TD target.
         min_reward, max_reward: rewards are clipped to this range in the TD target.
@@ -227,8 +227,8 @@ class DeepQNetwork:
         cuda_graphs: replay the update and the prediction as CUDA graphs (CUDA devices only):
             one launch instead of about a hundred kernel launches each, the same arithmetic.
             Captured at the first update (and for each new prediction batch size); the three
-            warm-up updates that capture needs are undone. The optimizer must then be
-            capturable (make_optimizer(..., capturable=True)).
+            warm-up updates that capture needs are undone (every optimizer of optimizers.py
+            can be captured).
         compute: mixed precision with master weights (Micikevicius et al. 2018, "Mixed Precision
             Training"): a copy of online's architecture in a lower dtype (bfloat16) that runs every
             forward and backward pass and the predictions, while online keeps the float32 master
@@ -244,7 +244,7 @@ class DeepQNetwork:
         last_q_taken: the last update's Q(s, a) of the minibatch, (B,) on the device, or None.
     """
 
-    def __init__(self, online: nn.Module, target: nn.Module, optimizer: torch.optim.Optimizer, loss, *,
+    def __init__(self, online: nn.Module, target: nn.Module, optimizer, loss, *,
                  discount_rate: float = 0.99, min_reward: float = -1.0, max_reward: float = 1.0,
                  double_q: bool = False, autocast: str = "none", cuda_graphs: bool = False,
                  compute: nn.Module | None = None):

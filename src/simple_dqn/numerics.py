@@ -35,6 +35,20 @@ def cpu_bf16_flags(flags: frozenset[str] | None = None) -> list[str]:
     return [flag for flag in BF16_FLAGS if flag in flags]
 
 
+def require_bf16_hardware(option: str, device_type: str, flags: frozenset[str] | None = None) -> None:
+    """Refuse a bfloat16 option (--autocast bfloat16) on a CPU that would emulate it.
+
+    Emulated, bfloat16 convolutions are many times slower than float32 (bench/numerics.py on an
+    AVX2-only CPU: 8-13x for autocast); GPUs are left alone.
+
+    Raises:
+        UsageError: on a CPU without amx_bf16 or avx512_bf16.
+    """
+    if device_type == "cpu" and not cpu_bf16_flags(flags):
+        raise UsageError(f"{option} bfloat16 needs a CPU with amx_bf16 or avx512_bf16 (this one has neither and "
+                         f"would emulate it, many times slower); drop {option}")
+
+
 def choose_numerics(requested: str, device_type: str, flags: frozenset[str] | None = None) -> tuple[str, str]:
     """The numerics a run uses and why, for the log: (float32 | bfloat16, reason).
 
