@@ -213,6 +213,31 @@ class ReusedArrayEnvironment(FakeEnvironment):
         return self.rewards, np.full((1, *SHAPE), self.steps, dtype=np.uint8), np.array([terminal])
 
 
+
+def test_fire_reset_stores_fire_and_resumes_mid_start():
+    """With one game FIRE is stored as the action of the start's last transition; with three, a
+    saved agent in the middle of its streams' start actions goes on as the unbroken one."""
+    agent, tape = make_agent(1, random_starts=0, fire_action=1)
+    agent.begin(store=True)
+    assert [e for e in tape if e[0] == "mem.add"] == [("mem.add", 0, "start"), ("mem.add", 0, (1, False))]
+    agent, tape = make_agent(3, random_starts=2, fire_action=1)
+    agent.begin()
+    agent.act(0.0)
+    agent.observe(0.0)
+    meta, arrays = agent.save_state()
+    resumed, resumed_tape = make_agent(3, random_starts=2, fire_action=1)
+    resumed.load_state(meta, arrays)
+    for a in (agent, resumed):
+        a.env.steps = 1
+        for _ in range(4):
+            a.act(0.0)
+            a.observe(0.0)
+    sent = [e[1] for e in tape if e[0] == "env.send"][1:]
+    assert sent == [e[1] for e in resumed_tape if e[0] == "env.send"]
+    noops = np.random.default_rng(0).integers(1, 3, size=3) + 1  # as the test above: 2 or 3 each
+    for stream in range(3):  # one no-op was played before the save
+        assert [actions[stream] for actions in sent][:noops[stream] + 1] == [0] * (noops[stream] - 1) + [1, 2]
+
 def test_play_scores_keep_the_last_reward_when_a_random_start_follows():
     """A game's scoring step is the terminal one; the next game's no-ops (played at once with one
     game) reuse the environment's rewards array and must not wipe that reward from the score."""
@@ -225,7 +250,8 @@ def test_play_scores_keep_the_last_reward_when_a_random_start_follows():
 def test_fire_reset_fires_after_each_random_start():
     agent, tape = make_agent(1, terminal_at={2: [0]}, random_starts=0, fire_action=1)
     agent.test(4)
-    assert [event[1] for event in tape if event[0] == "env.send"] == [[1], [2], [1], [2]]  # FIRE begins each episode
+    # FIRE begins each episode; with one game it is played at once, outside the phase's 4 steps.
+    assert [event[1] for event in tape if event[0] == "env.send"] == [[1], [2], [1], [2], [2], [2]]
     agent, tape = make_agent(3, random_starts=2, fire_action=1)
     agent.test(3 * 6)
     sent = [event[1] for event in tape if event[0] == "env.send"]

@@ -7,12 +7,12 @@ environment steps. Training keeps the replay ratio of one game: train_repeat min
 train_frequency environment steps counted over all streams, and a target copy every
 target_steps of them.
 
-Each episode starts with a random number of no-op actions (Mnih et al. 2015: up to 30), then,
-with fire_action set, with FIRE: Breakout's ball waits for it after every new game and lost
-life (OpenAI Baselines' FireResetEnv, which Tianshou's Atari examples use). With
-one game they are played at once and are not steps of the phase (the original's counting);
-with N games they are played as the stream's actions in the steps of all streams, and count,
-so that no stream waits for another. For the same reason a phase of N games ends on the first
+Each episode starts with its start actions: a random number of no-ops (Mnih et al. 2015: up
+to 30), then, with fire_action set, FIRE: Breakout's ball waits for it after every new game and
+lost life (OpenAI Baselines' FireResetEnv, which Tianshou's Atari examples use). With one game
+they are played at once and are not steps of the phase (the original's counting); with N games
+they are played as the stream's actions in the steps of all streams, and count, so that no
+stream waits for another. For the same reason a phase of N games ends on the first
 step of all streams that reaches its number of steps (up to N - 1 steps more).
 
 A step of a phase, top to bottom (Agent._run):
@@ -31,8 +31,6 @@ import numpy as np
 from simple_dqn.errors import StateMismatch
 from simple_dqn.schedules import linear_decay
 from simple_dqn.state_buffer import StateBuffer
-
-NOOP = np.zeros(1, dtype=np.int64)  # one game's random-start action
 
 
 def epsilon_greedy(q_values, count: int, num_actions: int, exploration_rate: float,
@@ -72,8 +70,8 @@ class Agent:
         target_steps: copy the online network to the target network every this many train
             steps (0: never).
         random_starts: at most this many no-op steps at the start of each episode.
-        fire_action: the index of FIRE in the action set, played as each episode's first action
-            after its random start; None (the default, as DeepMind) leaves the first action to the
+        fire_action: the index of FIRE in the action set, played as each episode's last start
+            action, after its no-ops; None (the default, as DeepMind) leaves the first action to the
             agent.
         total_train_steps: train steps already played (a resumed run).
         rng: numpy Generator for exploration and random starts.
@@ -81,8 +79,8 @@ class Agent:
     Attributes:
         num_envs: number of streams N.
         buffer: StateBuffer; buffer.states is uint8 (N, history_length, H, W), each stream's state.
-        noops_left: int64 (N,), no-op steps still to play in each stream's random start.
-        fire_pending: bool (N,), the streams whose episode still waits for its FIRE.
+        start_actions_left: int64 (N,), start actions (no-ops, then FIRE with fire_action) each
+            stream still has to play before the agent acts.
         total_train_steps: train-phase steps so far (drives the exploration rate).
         callback: an object with on_step(actions, rewards, terminals, exploration_rate, steps)
             and on_update(net) (after each weight update), or None.
@@ -118,9 +116,8 @@ class Agent:
         self.fire_action = fire_action
         self.total_train_steps = total_train_steps
         self.rng = rng if rng is not None else np.random.default_rng()
-        self.noops_left = np.zeros(self.num_envs, dtype=np.int64)
-        self._noop_sent = np.zeros(self.num_envs, dtype=np.bool_)  # streams whose last action was a random start's
-        self.fire_pending = np.zeros(self.num_envs, dtype=np.bool_)
+        self.start_actions_left = np.zeros(self.num_envs, dtype=np.int64)
+        self._start_action_sent = np.zeros(self.num_envs, dtype=np.bool_)  # streams whose last action was a start action
         self._sent = np.zeros(self.num_envs, dtype=np.int64)
         self.callback = None
         self.threads = None  # threads.AdaptiveThreads: torch's threads follow the free cores
@@ -134,7 +131,7 @@ class Agent:
 
     def begin(self, store: bool = False) -> None:
         """Start the next episode of every stream (a phase's start), each with a random start."""
-        self._noop_sent[:] = False
+        self._start_action_sent[:] = False
         self.start_episodes(np.ones(self.num_envs, dtype=np.bool_), store)
 
     def start_episodes(self, mask: np.ndarray, store: bool = False) -> None:
@@ -143,20 +140,21 @@ class Agent:
         The state is zero-padded around the episode's first screen and, with store, the
         stream's memory segment gets a start row. The random start is history_length..
         random_starts no-ops plus one, as the original (when random_starts is smaller than
-        history_length: 0..random_starts). A stream whose episode ended during its random
-        start (a game shorter than random_starts) starts the next one without no-ops rather
-        than loop. One game plays its no-ops here, outside the phase's step count.
+        history_length: 0..random_starts), then FIRE with fire_action. A stream whose episode
+        ended during its start actions (a game shorter than random_starts) starts the next one
+        without no-ops rather than loop. One game plays its start actions here, outside the
+        phase's step count.
         """
-        draw = mask & ~self._noop_sent
+        draw = mask & ~self._start_action_sent
         self._begin(mask, store)
         if draw.any():
             low = min(self.history_length, self.random_starts)
             noops = self.rng.integers(low, self.random_starts + 1, size=int(draw.sum()))
             if self.random_starts >= self.history_length:
                 noops += 1
-            self.noops_left[draw] = noops
+            self.start_actions_left[draw] += noops
         if self.num_envs == 1:
-            self._play_random_start(store)
+            self._play_start_actions(store)
 
     def _begin(self, mask: np.ndarray, store: bool) -> None:
         """New episodes' first screens into the states and (with store) start rows into the memory."""
@@ -165,30 +163,35 @@ class Agent:
         if store:
             for i in np.flatnonzero(mask):
                 self.mem.add(0, 0.0, screens[i], False, start=True, stream=i)
-        self.noops_left[mask] = 0
-        self.fire_pending[mask] = self.fire_action is not None
+        self.start_actions_left[mask] = 0 if self.fire_action is None else 1
 
-    def _play_random_start(self, store: bool) -> None:
-        """One game's no-ops, played at once: they are not steps of the phase (the original's counting)."""
-        while self.noops_left[0]:
-            self.noops_left[0] -= 1
-            self.env.send(NOOP)
+    def _start_actions(self) -> np.ndarray:
+        """The actions of the streams' start actions, int64 (N,): no-ops, and FIRE as the last."""
+        if self.fire_action is None:
+            return np.zeros(self.num_envs, dtype=np.int64)
+        return np.where(self.start_actions_left == 1, self.fire_action, 0)
+
+    def _play_start_actions(self, store: bool) -> None:
+        """One game's start actions, played at once: they are not steps of the phase (the original's counting)."""
+        while self.start_actions_left[0]:
+            action = self._start_actions()
+            self.start_actions_left[0] -= 1
+            self.env.send(action)
             rewards, screens, terminals = self.env.recv()
             self.buffer.add(screens)
             if store:
-                self.mem.add(0, float(rewards[0]), screens[0], bool(terminals[0]), stream=0)
+                self.mem.add(int(action[0]), float(rewards[0]), screens[0], bool(terminals[0]), stream=0)
             if terminals[0]:
-                self._begin(terminals, store)  # the game ended within its random start: no more no-ops
+                self._begin(terminals, store)  # the game ended within its start actions: no more no-ops
 
     def choose_actions(self, exploration_rate: float) -> np.ndarray:
-        """Epsilon-greedy actions of all streams, int64 (N,); no-ops (0) during random starts.
+        """Epsilon-greedy actions of all streams, int64 (N,); the start actions where they are due.
 
         Draws, for the streams that act, one uniform number each and a random action for those
-        below exploration_rate; one batched prediction serves the others. A stream whose
-        episode waits for its FIRE (fire_pending, after its random start) plays fire_action.
+        below exploration_rate; one batched prediction serves the others.
         """
-        actions = np.zeros(self.num_envs, dtype=np.int64)
-        acting = self.noops_left == 0
+        actions = self._start_actions()
+        acting = self.start_actions_left == 0
         count = np.count_nonzero(acting)  # count_nonzero, not sum or any: this runs every step
         if count == 0:
             return actions
@@ -201,15 +204,13 @@ class Agent:
             actions[:] = chosen
         else:
             actions[acting] = chosen
-        if self.fire_action is not None and np.count_nonzero(self.fire_pending):
-            actions[acting & self.fire_pending] = self.fire_action
         return actions
 
     def act(self, exploration_rate: float, actions: np.ndarray | None = None) -> np.ndarray:
         """The first half of a step: choose every stream's action and send it to the games.
 
         actions: int (N,) actions chosen elsewhere (play.sh's human player), or None for the
-        epsilon-greedy ones. Streams in their random start play a no-op. On a backend whose
+        epsilon-greedy ones. Streams with start actions due play them. On a backend whose
         games step in the background, the caller's work between act() and observe() runs
         beside them. Returns the actions sent, int64 (N,). With self.threads set, torch's threads
         are first matched to the free cores (a clock read, except every few seconds).
@@ -218,10 +219,8 @@ class Agent:
             self.threads.update()
         if actions is None:
             actions = self.choose_actions(exploration_rate)
-        np.greater(self.noops_left, 0, out=self._noop_sent)
-        if self.fire_action is not None:
-            self.fire_pending &= self._noop_sent  # the streams past their random start have played FIRE
-        self.noops_left -= self._noop_sent
+        np.greater(self.start_actions_left, 0, out=self._start_action_sent)
+        self.start_actions_left -= self._start_action_sent
         self.env.send(actions)
         self._sent = actions
         return actions
@@ -350,9 +349,7 @@ class Agent:
 
     def save_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Counters, the random generator's state and every stream's state, for a checkpoint."""
-        arrays = dict(states=self.buffer.states.copy(), noops_left=self.noops_left.copy())
-        if self.fire_action is not None:
-            arrays["fire_pending"] = self.fire_pending.copy()
+        arrays = dict(states=self.buffer.states.copy(), start_actions_left=self.start_actions_left.copy())
         return dict(total_train_steps=self.total_train_steps, rng=self.rng.bit_generator.state), arrays
 
     def load_state(self, meta: dict, arrays: dict) -> None:
@@ -368,6 +365,4 @@ class Agent:
         self.total_train_steps = int(meta["total_train_steps"])
         self.rng.bit_generator.state = meta["rng"]
         self.buffer.states[...] = states
-        self.noops_left[...] = np.asarray(arrays["noops_left"])
-        if "fire_pending" in arrays:  # saved only with fire_action
-            self.fire_pending[...] = np.asarray(arrays["fire_pending"])
+        self.start_actions_left[...] = np.asarray(arrays["start_actions_left"])

@@ -31,7 +31,7 @@ from simple_dqn.atomic import atomic_path
 from simple_dqn.errors import StateMismatch, UsageError
 
 FORMAT = "simple_dqn.checkpoint"
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"
 SUFFIX = ".checkpoint.h5"
 KEEP_EPOCH_CHECKPOINTS = 2  # older epoch checkpoints are deleted: the newest may be damaged
 SCREEN_CHUNK = 256  # screens per compressed chunk
