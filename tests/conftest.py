@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from simple_dqn.numerics import cpu_bf16_flags
+
 ROOT = Path(__file__).resolve().parent.parent
 # The original simple_dqn's published statistics files (MIT; docs/reference/simple_dqn_results/LICENSE.simple_dqn).
 REFERENCE = ROOT / "docs" / "reference" / "simple_dqn_results"
@@ -30,13 +32,19 @@ EXTRA_FLAGS = os.environ.get("SIMPLE_DQN_TEST_FLAGS", "").split()
 # give the same seed other trajectories, and no agent that failed to learn passes it.
 CATCH_LEARNED = 0.6
 
-# Small, fast settings under which catch learns in seconds (see test_learning.py).
-CATCH_FAST = ["catch", "--random_starts", "0", "--replay_size", "20000", "--random_steps", "1000",
-              "--train_steps", "1500", "--test_steps", "900", "--epochs", "2",
+# Whether this CPU computes bfloat16 in hardware (amx_bf16 or avx512_bf16); elsewhere it is emulated,
+# several times slower, and --numerics auto is float32.
+HAS_BF16 = bool(cpu_bf16_flags())
+
+# Catch on 36x36 screens without no-op starts: what every short catch run of the tests shares.
+CATCH_SMALL = ["--random_starts", "0", "--screen_width", "36", "--screen_height", "36"]
+
+# Small, fast settings under which catch learns in one epoch of 1,500 train steps (see test_learning.py).
+CATCH_FAST = ["catch", *CATCH_SMALL, "--replay_size", "20000", "--random_steps", "1000",
+              "--train_steps", "1500", "--test_steps", "900", "--epochs", "1",
               "--exploration_decay_steps", "3000", "--exploration_rate_end", "0.05", "--target_steps", "100",
               "--train_frequency", "1", "--optimizer", "adam", "--learning_rate", "0.001",
-              "--screen_width", "36", "--screen_height", "36", "--random_seed", "1", "--backend", BACKEND,
-              *EXTRA_FLAGS]
+              "--random_seed", "1", "--backend", BACKEND, *EXTRA_FLAGS]
 
 
 def results(path) -> list[dict]:

@@ -12,17 +12,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, assert_one_line_error, cli_env, run_cli
+from conftest import CATCH_SMALL, ROOT, assert_one_line_error, cli_env, run_cli
 from simple_dqn.errors import UsageError
 from simple_dqn.statistics import CSV_COLUMNS
 
 TIME_COLUMNS = {"total_time", "epoch_time", "steps_per_second"}
 # --threads fixed: threads that follow the machine's load (the default) would change the order of the
 # sums between the runs these tests compare bit for bit.
-RUN = ["catch", "--random_starts", "0", "--replay_size", "20000", "--random_steps", "300", "--train_steps", "700",
+RUN = ["catch", *CATCH_SMALL, "--replay_size", "20000", "--random_steps", "300", "--train_steps", "700",
        "--test_steps", "150", "--exploration_decay_steps", "3000", "--target_steps", "100", "--train_frequency", "1",
-       "--optimizer", "adam", "--learning_rate", "0.001", "--screen_width", "36", "--screen_height", "36",
-       "--random_seed", "1", "--backend", "cpu", "--checkpoint", "--log_level", "WARNING", "--threads", "2"]
+       "--optimizer", "adam", "--learning_rate", "0.001", "--random_seed", "1", "--backend", "cpu", "--checkpoint", "--log_level", "WARNING", "--threads", "2"]
 
 
 def rows_without_time(path):

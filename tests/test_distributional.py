@@ -134,8 +134,8 @@ def test_catch_learns_with_c51_and_its_snapshot_checks(tmp_path):
     csv_path = tmp_path / "catch.csv"
     prefix = tmp_path / "catch"
     proc = run_cli([*CATCH_FAST, "--num_atoms", "51", "--v_min", "-1", "--v_max", "1", "--n_step", "3",
-                    "--double_q", "--dueling", "--prioritized_replay", "--csv_file", csv_path,
-                    "--save_weights_prefix", prefix], timeout=300)
+                    "--double_q", "--dueling", "--prioritized_replay", "--train_steps", "1000",
+                    "--csv_file", csv_path, "--save_weights_prefix", prefix], timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     import csv
 

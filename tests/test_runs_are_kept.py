@@ -4,11 +4,10 @@ import os
 
 import pytest
 
-from conftest import assert_one_line_error, results, run_cli
+from conftest import CATCH_SMALL, assert_one_line_error, results, run_cli
 
-TINY = ["catch", "--random_starts", "0", "--replay_size", "2000", "--random_steps", "200", "--train_steps", "300",
-        "--test_steps", "100", "--screen_width", "36", "--screen_height", "36", "--random_seed", "1",
-        "--backend", "cpu", "--log_level", "WARNING"]
+TINY = ["catch", *CATCH_SMALL, "--replay_size", "2000", "--random_steps", "200", "--train_steps", "300",
+        "--test_steps", "100", "--random_seed", "1", "--backend", "cpu", "--log_level", "WARNING"]
 
 
 def paths(folder):

@@ -15,13 +15,12 @@ import time
 import numpy as np
 import pytest
 
-from conftest import ROOT, REFERENCE, assert_one_line_error, cli_env, run_cli, run_script
+from conftest import CATCH_SMALL, REFERENCE, ROOT, assert_one_line_error, cli_env, run_cli, run_script
 
 # Catch, small and fast: 3 epochs of a few seconds each.
-TRAIN = ["--random_starts", "0", "--replay_size", "5000", "--random_steps", "300", "--train_steps", "600",
+TRAIN = [*CATCH_SMALL, "--replay_size", "5000", "--random_steps", "300", "--train_steps", "600",
          "--test_steps", "300", "--epochs", "3", "--train_frequency", "2", "--optimizer", "adam",
-         "--learning_rate", "0.001", "--exploration_decay_steps", "1000", "--target_steps", "100",
-         "--screen_width", "36", "--screen_height", "36", "--backend", "cpu"]
+         "--learning_rate", "0.001", "--exploration_decay_steps", "1000", "--target_steps", "100", "--backend", "cpu"]
 TIMING = ("total_time", "epoch_time", "steps_per_second")
 
 pytestmark = pytest.mark.slow
@@ -79,7 +78,7 @@ def test_killed_trial_is_retried_from_its_checkpoint(tmp_path):
     and the run ends with the rows of an unbroken run."""
     storage = tmp_path / "sweeps"
     command = [str(ROOT / "sweep.sh"), "--games", "catch", "--storage", str(storage), "--name", "retry",
-               "--max_failures", "1", *TRAIN, "--checkpoint"]
+               "--max_failures", "1", *TRAIN, "--epochs", "2", "--checkpoint"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=cli_env())
     folder = storage / "retry"
     pid_file = folder / "trials" / "catch_seed0.pid"
@@ -97,10 +96,10 @@ def test_killed_trial_is_retried_from_its_checkpoint(tmp_path):
     # Ray's record of the reported rows: the random phase once, so the retry did not start over.
     with open(folder / "catch_seed0" / "progress.csv") as f:
         reported = [(row["epoch"], row["phase"]) for row in csv.DictReader(f)]
-    assert reported.count(("0", "random")) == 1 and reported[-1] == ("3", "test")
+    assert reported.count(("0", "random")) == 1 and reported[-1] == ("2", "test")
 
     unbroken = tmp_path / "unbroken.csv"
-    run = run_cli(["catch", *TRAIN, "--random_seed", "0", "--csv_file", unbroken], timeout=300)
+    run = run_cli(["catch", *TRAIN, "--epochs", "2", "--random_seed", "0", "--csv_file", unbroken], timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert rows_without_timing(folder / "results" / "catch_seed0.csv") == rows_without_timing(unbroken)
 
