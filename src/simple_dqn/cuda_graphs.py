@@ -65,7 +65,7 @@ def capture_update(net, inputs: tuple, n: int):
         for _ in range(3):
             net._update(static_inputs, n)
     torch.cuda.current_stream().wait_stream(warmup)
-    net.optimizer.zero_grad(set_to_none=True)
+    net.optimizer.zero_grad()
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
         outputs = net._update(static_inputs, n)

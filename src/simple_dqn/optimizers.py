@@ -36,13 +36,10 @@ class Optimizer:
         self.param_groups = [dict(defaults, params=list(params))]
         self.state: dict[torch.Tensor, dict] = {}
 
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        """Drop (or zero) every parameter's gradient."""
+    def zero_grad(self) -> None:
+        """Drop every parameter's gradient."""
         for p in self.param_groups[0]["params"]:
-            if set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad.zero_()
+            p.grad = None
 
     def state_dict(self) -> dict:
         """{"state": {index: {name: tensor}}, "param_groups": [hyperparameters and "params": indexes]}."""
