@@ -83,6 +83,19 @@ class Optimizer:
         return group, params, [p.grad for p in params]
 
 
+def _decay_squares_(averages: list, values: list, decay: float) -> None:
+    """averages <- decay * averages + (1 - decay) * values^2, in place (the running mean of squares)."""
+    torch._foreach_mul_(averages, decay)
+    torch._foreach_addcmul_(averages, values, values, value=1 - decay)
+
+
+def _sqrt_plus(tensors: list, eps: float) -> list:
+    """sqrt(tensors + eps), new tensors."""
+    out = torch._foreach_add(tensors, eps)
+    torch._foreach_sqrt_(out)
+    return out
+
+
 class NeonRMSprop(Optimizer):
     """Neon's RMSProp (see module docstring). lr: step size; decay: rho of the running mean."""
 
@@ -96,10 +109,8 @@ class NeonRMSprop(Optimizer):
             return
         squares = self._state(params, "square_avg")
         decay, eps, lr = group["decay"], group["eps"], group["lr"]
-        torch._foreach_mul_(squares, decay)
-        torch._foreach_addcmul_(squares, grads, grads, value=1 - decay)
-        denom = torch._foreach_add(squares, eps)
-        torch._foreach_sqrt_(denom)
+        _decay_squares_(squares, grads, decay)
+        denom = _sqrt_plus(squares, eps)
         torch._foreach_add_(denom, eps)
         torch._foreach_addcdiv_(params, grads, denom, value=-lr)
 
@@ -130,8 +141,7 @@ class GravesRMSprop(Optimizer):
         decay = group["decay"]
         torch._foreach_mul_(means, decay)
         torch._foreach_add_(means, grads, alpha=1 - decay)
-        torch._foreach_mul_(squares, decay)
-        torch._foreach_addcmul_(squares, grads, grads, value=1 - decay)
+        _decay_squares_(squares, grads, decay)
         denom = torch._foreach_addcmul(squares, means, means, value=-1)
         torch._foreach_add_(denom, group["eps"])
         torch._foreach_sqrt_(denom)
@@ -188,16 +198,11 @@ class Adadelta(Optimizer):
         squares = self._state(params, "square_avg")
         deltas = self._state(params, "acc_delta")
         rho, eps = group["rho"], group["eps"]
-        torch._foreach_mul_(squares, rho)
-        torch._foreach_addcmul_(squares, grads, grads, value=1 - rho)
-        std = torch._foreach_add(squares, eps)
-        torch._foreach_sqrt_(std)
-        delta = torch._foreach_add(deltas, eps)
-        torch._foreach_sqrt_(delta)
-        torch._foreach_div_(delta, std)
+        _decay_squares_(squares, grads, rho)
+        delta = _sqrt_plus(deltas, eps)
+        torch._foreach_div_(delta, _sqrt_plus(squares, eps))
         torch._foreach_mul_(delta, grads)
-        torch._foreach_mul_(deltas, rho)
-        torch._foreach_addcmul_(deltas, delta, delta, value=1 - rho)
+        _decay_squares_(deltas, delta, rho)
         torch._foreach_add_(params, delta, alpha=-group["lr"])
 
 
