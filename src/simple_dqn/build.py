@@ -227,7 +227,7 @@ def build(args, snapshot, **env_kwargs):
     import torch
 
     from simple_dqn.agent import Agent
-    from simple_dqn.snapshot import check_compatible, check_support, snapshot_fields
+    from simple_dqn.snapshot import check_compatible, snapshot_fields
 
     if args.random_seed is not None:
         random.seed(args.random_seed)
@@ -248,8 +248,8 @@ def build(args, snapshot, **env_kwargs):
     env = make_environment(args, **env_kwargs)
     if snapshot is not None:
         check_compatible(snapshot.path, snapshot_fields(snapshot), game=env.name, num_actions=env.num_actions,
-                         screen_shape=env.screen_shape, history_length=args.history_length)
-        check_support(snapshot.path, snapshot.options, num_atoms=args.num_atoms, v_min=args.v_min, v_max=args.v_max)
+                         screen_shape=env.screen_shape, history_length=args.history_length,
+                         support=(args.num_atoms, args.v_min, args.v_max))
     mem = make_memory(args, env.screen_shape, rng, device)
     net = make_network(env.num_actions, env.screen_shape, device=device, **network_options(args))
     if snapshot is not None:

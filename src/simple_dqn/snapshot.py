@@ -148,13 +148,16 @@ def load_snapshot(path: str) -> Snapshot:
 
 
 def check_compatible(source: str, saved: dict, *, game: str, num_actions: int, screen_shape: tuple[int, int],
-                     history_length: int) -> None:
-    """Refuse a snapshot or checkpoint made for another game, action set, screen size or history.
+                     history_length: int, support: tuple[int, float, float] | None = None) -> None:
+    """Refuse a snapshot or checkpoint made for another game, action set, screen size, history or C51 support.
 
-    saved: the file's game, num_actions, screen_height, screen_width and history_length.
+    saved: the file's game, num_actions, screen_height, screen_width and history_length, and with
+        support given its num_atoms, v_min and v_max (num_atoms 0 or absent: a Q-network).
+    support: the options' (num_atoms, v_min, v_max) (Bellemare et al. 2017); None skips that check
+        (a checkpoint's support is one of the options fixed in a run).
 
     Raises:
-        UsageError: naming what differs.
+        UsageError: naming what differs and the fix.
     """
     problems = []
     if saved["game"] != game:
@@ -169,12 +172,24 @@ def check_compatible(source: str, saved: dict, *, game: str, num_actions: int, s
     if problems:
         raise UsageError(f"{source!r} was made for {'; '.join(problems)}; use one made for this game and "
                          "these settings")
+    if support is None:
+        return
+    saved_support = (int(saved.get("num_atoms") or 0), float(saved.get("v_min", -10.0)),
+                     float(saved.get("v_max", 10.0)))
+    wanted = (int(support[0]), float(support[1]), float(support[2]))
+    if saved_support[0] == wanted[0] == 0 or saved_support == wanted:
+        return
+    raise UsageError(f"{source!r} holds {describe_support(*saved_support)}, but the options ask for "
+                     f"{describe_support(*wanted)}; drop --num_atoms/--v_min/--v_max to use the snapshot's")
 
 
 def snapshot_fields(snapshot: Snapshot) -> dict:
     """The fields check_compatible() compares, from a loaded snapshot."""
+    options = snapshot.options
     return dict(game=snapshot.game, num_actions=snapshot.num_actions, screen_height=snapshot.screen_shape[0],
-                screen_width=snapshot.screen_shape[1], history_length=snapshot.history_length)
+                screen_width=snapshot.screen_shape[1], history_length=snapshot.history_length,
+                num_atoms=options.get("num_atoms", 0), v_min=options.get("v_min", -10.0),
+                v_max=options.get("v_max", 10.0))
 
 
 def describe_support(num_atoms: int, v_min: float, v_max: float) -> str:
@@ -182,20 +197,3 @@ def describe_support(num_atoms: int, v_min: float, v_max: float) -> str:
     if not num_atoms:
         return "a Q-network"
     return f"a C51 network of {num_atoms} atoms in [{v_min:g}, {v_max:g}]"
-
-
-def check_support(source: str, saved_options: dict, *, num_atoms: int, v_min: float, v_max: float) -> None:
-    """Refuse a snapshot whose C51 support (or its absence) differs from the options' (Bellemare et al. 2017).
-
-    saved_options: the snapshot's options; a snapshot without num_atoms is a Q-network.
-
-    Raises:
-        UsageError: naming both and the fix.
-    """
-    saved = (int(saved_options.get("num_atoms", 0)), float(saved_options.get("v_min", -10.0)),
-             float(saved_options.get("v_max", 10.0)))
-    wanted = (num_atoms, float(v_min), float(v_max))
-    if saved[0] == wanted[0] == 0 or saved == wanted:
-        return
-    raise UsageError(f"{source!r} holds {describe_support(*saved)}, but the options ask for "
-                     f"{describe_support(*wanted)}; drop --num_atoms/--v_min/--v_max to use the snapshot's")
