@@ -54,6 +54,24 @@ def test_refuses_other_game_actions_and_screens(tmp_path):
         check_compatible(snap.path, snapshot_fields(snap), game="pong", num_actions=4, screen_shape=(84, 84), history_length=4)
 
 
+def test_refuses_another_c51_support_or_its_absence(tmp_path):
+    net = network()
+    save(net, tmp_path / "b_1.safetensors")
+    fields = snapshot_fields(load_snapshot(str(tmp_path / "b_1.safetensors")))
+    same = dict(game="breakout", num_actions=4, screen_shape=(84, 84), history_length=4)
+    check_compatible("q", fields, **same, support=(0, -10.0, 10.0))
+    check_compatible("q", fields, **same, support=(0, -1.0, 1.0))  # no atoms: the bounds do not matter
+    with pytest.raises(UsageError, match=r"holds a Q-network, but the options ask for a C51 network of 51 atoms"):
+        check_compatible("q", fields, **same, support=(51, -10.0, 10.0))
+    c51 = dict(fields, num_atoms=51, v_min=-10.0, v_max=10.0)
+    check_compatible("c51", c51, **same, support=(51, -10, 10))
+    with pytest.raises(UsageError, match=r"51 atoms in \[-10, 10\], but the options ask for a C51 network of 51 "
+                       r"atoms in \[-1, 1\]; drop --num_atoms"):
+        check_compatible("c51", c51, **same, support=(51, -1.0, 1.0))
+    with pytest.raises(UsageError, match="ask for a Q-network"):
+        check_compatible("c51", c51, **same, support=(0, -10.0, 10.0))
+
+
 @pytest.mark.parametrize("damage", ["missing", "truncated", "text", "flipped", "no_metadata"])
 def test_damaged_files_give_usage_errors(tmp_path, damage):
     net = network()

@@ -152,7 +152,7 @@ def check_compatible(source: str, saved: dict, *, game: str, num_actions: int, s
     """Refuse a snapshot or checkpoint made for another game, action set, screen size, history or C51 support.
 
     saved: the file's game, num_actions, screen_height, screen_width and history_length, and with
-        support given its num_atoms, v_min and v_max (num_atoms 0 or absent: a Q-network).
+        support given its num_atoms (0: a Q-network), v_min and v_max (snapshot_fields() fills them in).
     support: the options' (num_atoms, v_min, v_max) (Bellemare et al. 2017); None skips that check
         (a checkpoint's support is one of the options fixed in a run).
 
@@ -174,8 +174,7 @@ def check_compatible(source: str, saved: dict, *, game: str, num_actions: int, s
                          "these settings")
     if support is None:
         return
-    saved_support = (int(saved.get("num_atoms") or 0), float(saved.get("v_min", -10.0)),
-                     float(saved.get("v_max", 10.0)))
+    saved_support = (int(saved["num_atoms"]), float(saved["v_min"]), float(saved["v_max"]))
     wanted = (int(support[0]), float(support[1]), float(support[2]))
     if saved_support[0] == wanted[0] == 0 or saved_support == wanted:
         return
@@ -184,7 +183,7 @@ def check_compatible(source: str, saved: dict, *, game: str, num_actions: int, s
 
 
 def snapshot_fields(snapshot: Snapshot) -> dict:
-    """The fields check_compatible() compares, from a loaded snapshot."""
+    """The fields check_compatible() compares, from a loaded snapshot (one without num_atoms is a Q-network)."""
     options = snapshot.options
     return dict(game=snapshot.game, num_actions=snapshot.num_actions, screen_height=snapshot.screen_shape[0],
                 screen_width=snapshot.screen_shape[1], history_length=snapshot.history_length,
