@@ -91,11 +91,11 @@ def test_network_outputs_distributions_and_their_expectation():
         assert np.allclose(net.predict(states.numpy()), expected.detach().numpy(), atol=1e-6)
 
 
-def one_update_by_hand(double_q: bool):
+def one_update_by_hand(double_q: bool, target_exploration_rate: float = 0.0):
     """A C51 update on one transition, against the cross-entropy of the projection worked out here."""
     torch.manual_seed(3)
     net = network(num_atoms=3, v_min=-1, v_max=1, optimizer="adam", discount_rate=0.5, double_q=double_q,
-                  num_actions=2)
+                  num_actions=2, target_exploration_rate=target_exploration_rate)
     states = np.random.default_rng(0).integers(0, 256, (1, 5, 84, 84), dtype=np.uint8)
     with torch.no_grad():
         now = torch.from_numpy(states[:, :4])
@@ -103,7 +103,10 @@ def one_update_by_hand(double_q: bool):
         log_online = net.online.log_distribution(now)[0, 1]  # action 1 taken
         next_target = net.target.log_distribution(after)[0].exp()  # (2 actions, 3 atoms)
         chooser = net.online(after)[0] if double_q else (next_target * torch.tensor([-1.0, 0, 1])).sum(dim=1)
-        p = next_target[int(chooser.argmax())].tolist()
+        greedy = int(chooser.argmax())
+        # Expected Sarsa: the epsilon-greedy mixture, (1 - e) of the greedy action's and e of the mean.
+        e = target_exploration_rate
+        p = ((1 - e) * next_target[greedy] + e * next_target.mean(dim=0)).tolist()
     # Reward 0.5, discount 0.5: atoms -1, 0, 1 move to 0, 0.5, 1; 0.5 splits evenly between 0 and 1.
     target = [0.0, p[0] + 0.5 * p[1], 0.5 * p[1] + p[2]]
     expected = -sum(t * float(lp) for t, lp in zip(target, log_online))
@@ -115,9 +118,9 @@ def one_update_by_hand(double_q: bool):
     assert float(td[0]) == pytest.approx(expected, rel=1e-5)  # the per-sample loss is the priority
 
 
-@pytest.mark.parametrize("double_q", [False, True])
-def test_one_update_loss_by_hand(double_q):
-    one_update_by_hand(double_q)
+@pytest.mark.parametrize("double_q, target_exploration_rate", [(False, 0.0), (True, 0.0), (False, 0.4)])
+def test_one_update_loss_by_hand(double_q, target_exploration_rate):
+    one_update_by_hand(double_q, target_exploration_rate)
 
 
 @pytest.mark.parametrize("flags, fragment", [

@@ -118,6 +118,20 @@ def test_double_q_target_hand_made_batch():
     assert torch.allclose(plain, torch.tensor([1.0 + 0.5 * 5.0, 0.5 * 3.0]))
 
 
+def test_expected_sarsa_target_hand_made_batch():
+    rewards = torch.tensor([1.0, 0.0, 1.0])
+    terminals = torch.tensor([False, False, True])
+    next_q_target = torch.tensor([[1.0, 5.0, 3.0], [0.0, -1.0, 4.0], [9.0, 9.0, 9.0]])
+    # epsilon 0.3: 0.7 * the greedy value + 0.3 * the mean over the 3 actions
+    targets = td_targets(rewards, terminals, next_q_target, 0.5, exploration_rate=0.3)
+    assert torch.allclose(targets, torch.tensor([1.0 + 0.5 * (0.7 * 5.0 + 0.3 * 3.0), 0.5 * (0.7 * 4.0 + 0.3 * 1.0),
+                                                 1.0]))
+    next_q_online = torch.tensor([[9.0, 0.0, 0.0], [0.0, 7.0, 1.0], [0.0, 0.0, 0.0]])
+    double = td_targets(rewards, terminals, next_q_target, 0.5, next_q_online, exploration_rate=0.3)
+    assert torch.allclose(double, torch.tensor([1.0 + 0.5 * (0.7 * 1.0 + 0.3 * 3.0), 0.5 * (0.7 * -1.0 + 0.3 * 1.0),
+                                                1.0]))
+
+
 def test_dueling_shape_and_mean_zero_advantage():
     torch.manual_seed(0)
     net = QNetwork(num_actions=5, history_length=4, screen_shape=(84, 84), dueling=True)

@@ -73,7 +73,8 @@ REUSED_OPTIONS = (
     "replay_size", "history_length", "prioritized_replay", "priority_alpha", "priority_beta_start",
     "priority_epsilon", "n_step", "learning_rate", "discount_rate", "batch_size", "optimizer", "decay_rate",
     "rmsprop_variant", "clip_error", "loss", "min_reward", "max_reward", "batch_norm", "double_q",
-    "dueling", "noisy", "adam_epsilon", "num_atoms", "v_min", "v_max", "init", "datatype", "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
+    "target_exploration_rate", "dueling", "noisy", "adam_epsilon", "num_atoms", "v_min", "v_max", "init", "datatype",
+    "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
     "exploration_decay_steps", "exploration_rate_test", "train_frequency", "train_repeat",
     "target_steps", "random_starts", "fire_reset", "random_steps", "train_steps", "test_steps", "test_games", "checkpoint",
     "preset", "num_envs",
@@ -193,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     _flag(net, "--batch_norm", default=False, help="Use batch normalization in all "
                      "hidden layers.")
     _flag(net, "--double_q", default=False, help="Double Q-learning target (van Hasselt et al. 2016).")
+    net.add_argument("--target_exploration_rate", type=float, default=0.0, help="Bootstrap the TD target on the "
+                     "epsilon-greedy policy with this exploration rate, (1 - e) * max_a Q + e * mean_a Q (Expected "
+                     "Sarsa, Sutton and Barto 2018, section 6.6), so that the agent learns the values of the "
+                     "slightly random policy it is tested with (--exploration_rate_test); 0: Q-learning's max.")
     _flag(net, "--dueling", default=False, help="Dueling network head (Wang et al. 2016).")
     net.add_argument("--num_atoms", type=int, default=0, help="Distributional DQN, C51 (Bellemare et al. 2017): "
                      "learn per action a distribution over this many atoms evenly spaced in [--v_min, --v_max] "
@@ -417,7 +422,7 @@ def validate(args: argparse.Namespace) -> None:
                          f"{args.replay_size // args.num_envs} rows, not more than --history_length + --n_step "
                          f"({args.history_length + args.n_step}); raise --replay_size or lower --num_envs")
     for name in ("exploration_rate_start", "exploration_rate_end", "exploration_rate_test",
-                 "repeat_action_probability", "discount_rate", "decay_rate", "priority_alpha",
+                 "target_exploration_rate", "repeat_action_probability", "discount_rate", "decay_rate", "priority_alpha",
                  "priority_beta_start"):
         value = getattr(args, name)
         if not 0.0 <= value <= 1.0:

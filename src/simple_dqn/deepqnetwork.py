@@ -167,11 +167,15 @@ def init_weights(network: nn.Module, scheme: str) -> None:
 
 
 def td_targets(rewards: torch.Tensor, terminals: torch.Tensor, next_q_target: torch.Tensor,
-               discount_rate: float, next_q_online: torch.Tensor | None = None) -> torch.Tensor:
+               discount_rate: float, next_q_online: torch.Tensor | None = None,
+               exploration_rate: float = 0.0) -> torch.Tensor:
     """TD targets r + discount * Q_target(s', a*) (just r where s' is terminal).
 
     a* = argmax_a' Q_target(s', a') (Mnih et al. 2015, eq. 3), or with next_q_online given,
     argmax_a' Q_online(s', a') (double Q-learning, van Hasselt et al. 2016, eq. 4).
+    With exploration_rate e > 0 the next state's value is that of the e-greedy policy instead,
+    (1 - e) * Q_target(s', a*) + e * mean_a' Q_target(s', a') (Expected Sarsa, Sutton and Barto
+    2018, eq. 6.9, with the greedy action as above).
 
     Shapes: rewards, terminals (B,); next_q_* (B, num_actions). Returns (B,).
     """
@@ -179,6 +183,8 @@ def td_targets(rewards: torch.Tensor, terminals: torch.Tensor, next_q_target: to
         best = next_q_target.max(dim=1).values
     else:
         best = next_q_target.gather(1, next_q_online.argmax(dim=1, keepdim=True)).squeeze(1)
+    if exploration_rate:
+        best = (1.0 - exploration_rate) * best + exploration_rate * next_q_target.mean(dim=1)
     return rewards + discount_rate * (~terminals).to(best.dtype) * best
 
 
@@ -222,6 +228,8 @@ class DeepQNetwork:
         discount_rate: gamma of the TD target.
         min_reward, max_reward: rewards are clipped to this range in the TD target.
         double_q: double Q-learning TD target.
+        target_exploration_rate: bootstrap on the value of the epsilon-greedy policy with this
+            exploration rate (Expected Sarsa; td_targets); 0: the greedy policy's (Q-learning).
         autocast: "none" (compute in the parameters' dtype), "bfloat16" or "float16": mixed
             precision for the forward and backward passes (weights, optimizer and loss stay).
         cuda_graphs: replay the update and the prediction as CUDA graphs (CUDA devices only):
@@ -246,8 +254,8 @@ class DeepQNetwork:
 
     def __init__(self, online: nn.Module, target: nn.Module, optimizer, loss, *,
                  discount_rate: float = 0.99, min_reward: float = -1.0, max_reward: float = 1.0,
-                 double_q: bool = False, autocast: str = "none", cuda_graphs: bool = False,
-                 compute: nn.Module | None = None):
+                 double_q: bool = False, target_exploration_rate: float = 0.0, autocast: str = "none",
+                 cuda_graphs: bool = False, compute: nn.Module | None = None):
         parameter = next(online.parameters())
         self.device, self.dtype = parameter.device, parameter.dtype
         if cuda_graphs and self.device.type != "cuda":
@@ -268,6 +276,7 @@ class DeepQNetwork:
         self.discount_rate = discount_rate
         self.min_reward, self.max_reward = min_reward, max_reward
         self.double_q = double_q
+        self.target_exploration_rate = target_exploration_rate
         self.autocast_dtype = AUTOCAST[autocast]
         self.target.requires_grad_(False)
         self.noisy = bool(getattr(online, "noisy", False))
@@ -379,7 +388,8 @@ class DeepQNetwork:
             if self.double_q:
                 self.compute.eval()
                 next_q_online = self.compute(poststates).to(self.dtype)
-        targets = td_targets(rewards, terminals, next_q_target, self.discount_rate ** n, next_q_online)
+        targets = td_targets(rewards, terminals, next_q_target, self.discount_rate ** n, next_q_online,
+                             self.target_exploration_rate)
         self.compute.train()
         with self._autocast():
             q_all = self.compute(prestates)
@@ -406,7 +416,11 @@ class DeepQNetwork:
                 self.compute.eval()
                 next_q = self.compute(poststates).to(self.dtype)
             best = next_q.argmax(dim=1)
-            targets = project_distribution(next_probs[rows, best], rewards, terminals, self.discount_rate ** n,
+            next_dist = next_probs[rows, best]
+            if self.target_exploration_rate:
+                e = self.target_exploration_rate
+                next_dist = (1.0 - e) * next_dist + e * next_probs.mean(dim=1)
+            targets = project_distribution(next_dist, rewards, terminals, self.discount_rate ** n,
                                            support)
         self.compute.train()
         with self._autocast():
