@@ -12,7 +12,7 @@ import simple_dqn
 from conftest import ROOT
 from simple_dqn.errors import UsageError
 
-PONG = str(ROOT / "snapshots" / "pong_14.safetensors")
+PONG = str(ROOT / "snapshots" / "pong_10.safetensors")
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_the_readmes_python_examples_run_as_written(tmp_path, monkeypatch, capsy
     blocks = readme_python_blocks()
     assert len(blocks) == 2
     (tmp_path / "snapshots").mkdir()
-    os.symlink(PONG, tmp_path / "snapshots" / "pong_14.safetensors")
+    os.symlink(PONG, tmp_path / "snapshots" / "pong_10.safetensors")
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     for block in blocks:

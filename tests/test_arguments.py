@@ -19,11 +19,11 @@ def test_presets_and_explicit_override():
     assert parse_arguments(["breakout", "--color_averaging", "false"]).frame_pooling == "none"
 
 
-def test_the_cpu_recipe_is_tianshou_at_natures_update_period():
+def test_the_cpu_recipe_is_tianshou_at_natures_update_period_with_expected_sarsa():
     tianshou, cpu = (vars(parse_arguments(["pong", "--preset", name])) for name in ("tianshou", "cpu"))
     differ = {key: (tianshou[key], cpu[key]) for key in tianshou if tianshou[key] != cpu[key]}
     assert differ == dict(preset=("tianshou", "cpu"), train_frequency=(10, 4), target_steps=(5_000, 2_000),
-                          numerics=("float32", "auto"))
+                          numerics=("float32", "auto"), target_exploration_rate=(0.0, 0.05))
 
 
 def test_snapshot_options_are_reused_but_explicit_flags_win():

@@ -121,8 +121,8 @@ def test_unwritable_csv_file_is_refused_before_it_is_announced(tmp_path):
     ("plot.sh", [], "required: csv_file"),
     ("record.sh", [], "required: snapshot"),
     ("nvis.sh", [], "required: snapshot"),
-    ("play.sh", ["snapshots/pong_14.safetensors", "--display", "bogus"], "invalid choice: 'bogus'"),
-    ("play.sh", ["snapshots/pong_14.safetensors", "--display", "window"], "needs a display"),
+    ("play.sh", ["snapshots/pong_10.safetensors", "--display", "bogus"], "invalid choice: 'bogus'"),
+    ("play.sh", ["snapshots/pong_10.safetensors", "--display", "window"], "needs a display"),
 ])
 def test_tools_answer_bad_input_in_one_line_not_the_usage_block(script, args, fragment):
     from conftest import ROOT, cli_env

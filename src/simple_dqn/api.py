@@ -3,7 +3,7 @@ its games, and a training run started from Python.
 
     import simple_dqn
 
-    policy = simple_dqn.load_policy("snapshots/pong_14.safetensors")
+    policy = simple_dqn.load_policy("snapshots/pong_10.safetensors")
     env = policy.wrap(gymnasium.make("ALE/Pong-v5", frameskip=1, obs_type="grayscale",
                                      repeat_action_probability=0.0))
     state, _ = env.reset(seed=0)

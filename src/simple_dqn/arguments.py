@@ -61,8 +61,10 @@ PRESETS: dict[str, dict] = {
 # The CPU recipe, measured on Pong (docs/results.md): tianshou's settings with one update per 4
 # environment steps, the Nature DQN's update period (Mnih et al. 2015, "update frequency" 4), where
 # Tianshou trains once per 10; a target copy every 500 updates as Tianshou's (2,000 steps here);
-# bfloat16 passes where the CPU has bfloat16 hardware, float32 elsewhere (--numerics auto).
-PRESETS["cpu"] = dict(PRESETS["tianshou"], train_frequency=4, target_steps=2_000, numerics="auto")
+# bfloat16 passes where the CPU has bfloat16 hardware, float32 elsewhere (--numerics auto); Expected
+# Sarsa targets under the test's epsilon-greedy policy (--target_exploration_rate 0.05).
+PRESETS["cpu"] = dict(PRESETS["tianshou"], train_frequency=4, target_steps=2_000, numerics="auto",
+                      target_exploration_rate=0.05)
 
 # Options a snapshot records and --load_weights reuses unless given again (what defines the
 # game, the network and the training); paths, step counts of the current run and display
