@@ -28,6 +28,7 @@ def assert_untouched(path):
     (["breakout", "--batch_size", "0"], ["--batch_size", "positive"]),
     (["breakout", "--replay_size", "30"], ["--replay_size", "larger than"]),
     (["breakout", "--exploration_rate_start", "1.5"], ["--exploration_rate_start", "between 0 and 1"]),
+    (["breakout", "--target_exploration_rate", "-0.1"], ["--target_exploration_rate", "between 0 and 1"]),
     (["breakout", "--backend", "gpu"], ["CUDA", "--backend cpu"]),
     (["breakout", "--screen_width", "20"], ["36x36"]),
     (["breakout", "--display_screen", "maybe"], ["--display_screen"]),

@@ -424,8 +424,8 @@ def validate(args: argparse.Namespace) -> None:
                          f"{args.replay_size // args.num_envs} rows, not more than --history_length + --n_step "
                          f"({args.history_length + args.n_step}); raise --replay_size or lower --num_envs")
     for name in ("exploration_rate_start", "exploration_rate_end", "exploration_rate_test",
-                 "target_exploration_rate", "repeat_action_probability", "discount_rate", "decay_rate", "priority_alpha",
-                 "priority_beta_start"):
+                 "target_exploration_rate", "repeat_action_probability", "discount_rate", "decay_rate",
+                 "priority_alpha", "priority_beta_start"):
         value = getattr(args, name)
         if not 0.0 <= value <= 1.0:
             raise UsageError(f"--{name} must be between 0 and 1, not {value}")
