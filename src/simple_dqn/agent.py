@@ -117,7 +117,8 @@ class Agent:
         self.total_train_steps = total_train_steps
         self.rng = rng if rng is not None else np.random.default_rng()
         self.start_actions_left = np.zeros(self.num_envs, dtype=np.int64)
-        self._start_action_sent = np.zeros(self.num_envs, dtype=np.bool_)  # streams whose last action was a start action
+        # Streams whose last action was a start action.
+        self._start_action_sent = np.zeros(self.num_envs, dtype=np.bool_)
         self._sent = np.zeros(self.num_envs, dtype=np.int64)
         self.callback = None
         self.threads = None  # threads.AdaptiveThreads: torch's threads follow the free cores

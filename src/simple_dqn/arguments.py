@@ -78,8 +78,8 @@ REUSED_OPTIONS = (
     "target_exploration_rate", "dueling", "noisy", "adam_epsilon", "num_atoms", "v_min", "v_max", "init", "datatype",
     "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
     "exploration_decay_steps", "exploration_rate_test", "train_frequency", "train_repeat",
-    "target_steps", "random_starts", "fire_reset", "random_steps", "train_steps", "test_steps", "test_games", "checkpoint",
-    "preset", "num_envs",
+    "target_steps", "random_starts", "fire_reset", "random_steps", "train_steps", "test_steps", "test_games",
+    "checkpoint", "preset", "num_envs",
 )
 
 
@@ -302,10 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     common = parser.add_argument_group("Common")
     common.add_argument("--preset", choices=sorted(PRESETS), default="simple_dqn", help="A bundle of the "
                         "options above: simple_dqn (the original's defaults), nature (DeepMind's), "
-                        "machado (Machado et al. 2018), rainbow (Hessel et al. 2018), lapan (fast learning: Lapan's Deep RL Hands-On, "
-                        "3-step returns, Pong in under 500k steps), tianshou (few updates: 10 games, one update per 10 "
-                        "steps) or cpu (the CPU recipe: tianshou with one update per 4 steps and bfloat16 where "
-                        "the CPU has it); explicit flags override it.")
+                        "machado (Machado et al. 2018), rainbow (Hessel et al. 2018), lapan (fast learning: "
+                        "Lapan's Deep RL Hands-On, 3-step returns, Pong in under 500k steps), tianshou (few "
+                        "updates: 10 games, one update per 10 steps) or cpu (the CPU recipe: tianshou with one "
+                        "update per 4 steps, Expected Sarsa targets at epsilon 0.05 and bfloat16 where the CPU "
+                        "has it); explicit flags override it.")
     common.add_argument("--random_seed", type=int, help="Random seed for repeatable experiments.")
     common.add_argument("--log_level", choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
                         default="INFO", help="Log level.")

@@ -80,7 +80,8 @@ def save_snapshot(path: str, tensors: dict[str, torch.Tensor], *, game: str, env
     metadata = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "simple_dqn_version": __version__,
         "game": game, "environment": environment, "epoch": str(epoch),
-        "total_train_steps": str(total_train_steps), "weight_updates": str(weight_updates), "action_set": json.dumps(list(action_set)),
+        "total_train_steps": str(total_train_steps), "weight_updates": str(weight_updates),
+        "action_set": json.dumps(list(action_set)),
         "screen_height": str(screen_shape[0]), "screen_width": str(screen_shape[1]),
         "history_length": str(history_length), "architecture": json.dumps(architecture),
         "options": json.dumps(options, sort_keys=True),

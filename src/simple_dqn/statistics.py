@@ -220,7 +220,8 @@ class Statistics:
             self.num_games = len(unfinished)
             self.average_reward = float(unfinished.mean())
             self.min_game_reward, self.max_game_reward = float(unfinished.min()), float(unfinished.max())
-        if self.validation_states is None and memory is not None and memory.count > memory.batch_size + memory.history_length:
+        enough = memory is not None and memory.count > memory.batch_size + memory.history_length
+        if self.validation_states is None and enough:
             # A fixed set of states for tracking Q-value dynamics (Mnih et al. 2015, Fig. 2).
             # Drawn as a minibatch is, but not one: prioritized replay's schedule counts minibatches.
             prestates = memory.gather(memory.sample_indexes(memory.batch_size)).prestates
