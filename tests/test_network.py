@@ -95,6 +95,18 @@ def test_screen_too_small_for_the_network():
         QNetwork(num_actions=4, history_length=4, screen_shape=(30, 84))
 
 
+def test_unscaled_screens_see_pixels_255_times_brighter():
+    # With scale_screens off the first layer takes 0-255 (Tianshou's examples); with the same weights it
+    # must act as the scaled network on screens 255 times brighter, and not as the scaled one on the same.
+    torch.manual_seed(0)
+    scaled = QNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
+    raw = QNetwork(num_actions=4, history_length=4, screen_shape=(84, 84), scale_screens=False)
+    raw.load_state_dict(scaled.state_dict())
+    states = torch.randint(0, 256, (3, 4, 84, 84), dtype=torch.uint8)
+    assert torch.allclose(raw(states), scaled(states.float() * 255.0), rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(raw(states), scaled(states), rtol=1e-2, atol=1e-2)
+
+
 def test_fan_in_init_bounds():
     net = QNetwork(num_actions=4, history_length=4, screen_shape=(84, 84))
     init_weights(net, "fan_in")

@@ -75,8 +75,8 @@ REUSED_OPTIONS = (
     "replay_size", "history_length", "prioritized_replay", "priority_alpha", "priority_beta_start",
     "priority_epsilon", "n_step", "learning_rate", "discount_rate", "batch_size", "optimizer", "decay_rate",
     "rmsprop_variant", "clip_error", "loss", "min_reward", "max_reward", "batch_norm", "double_q",
-    "target_exploration_rate", "dueling", "noisy", "adam_epsilon", "num_atoms", "v_min", "v_max", "init", "datatype",
-    "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
+    "target_exploration_rate", "dueling", "noisy", "scale_screens", "adam_epsilon", "num_atoms", "v_min", "v_max",
+    "init", "datatype", "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
     "exploration_decay_steps", "exploration_rate_test", "train_frequency", "train_repeat",
     "target_steps", "random_starts", "fire_reset", "random_steps", "train_steps", "test_steps", "test_games",
     "checkpoint", "preset", "num_envs",
@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
           "sigma_0 0.5, on the fully connected layers, drawn afresh at every update and every action of a train "
           "phase (tests and play use the mean weights); usually with --exploration_rate_start 0 "
           "--exploration_rate_end 0.")
+    _flag(net, "--scale_screens", default=True, help="Divide the pixels by 255 before the first layer (Nature DQN, "
+          "the original); false feeds them as 0-255, as Tianshou's Atari examples do, which makes every activation "
+          "255 times larger and each Adam step larger in the outputs.")
     net.add_argument("--adam_epsilon", type=float, default=1e-8, help="Adam's epsilon (PyTorch's default; Rainbow "
                      "uses 1.5e-4).")
     net.add_argument("--init", choices=["xavier", "fan_in"], default="xavier", help="Weight initialisation: "

@@ -145,9 +145,9 @@ def make_memory(args, screen_shape, rng, device: str = "cpu"):
 
 # The options make_network takes, each the command line's of that name (and default).
 NETWORK_OPTIONS = ("history_length", "batch_norm", "dueling", "channels_last", "num_atoms", "v_min", "v_max", "noisy",
-                   "init", "datatype", "numerics", "optimizer", "learning_rate", "decay_rate", "rmsprop_variant",
-                   "batch_size", "adam_epsilon", "loss", "clip_error", "discount_rate", "min_reward", "max_reward",
-                   "double_q", "target_exploration_rate", "autocast", "cuda_graphs")
+                   "scale_screens", "init", "datatype", "numerics", "optimizer", "learning_rate", "decay_rate",
+                   "rmsprop_variant", "batch_size", "adam_epsilon", "loss", "clip_error", "discount_rate", "min_reward",
+                   "max_reward", "double_q", "target_exploration_rate", "autocast", "cuda_graphs")
 
 
 def network_options(args) -> dict:
@@ -157,8 +157,8 @@ def network_options(args) -> dict:
 
 def make_network(num_actions: int, screen_shape: tuple[int, int], *, device: str = "cpu", history_length: int = 4,
                  batch_norm: bool = False, dueling: bool = False, channels_last: bool = True, num_atoms: int = 0,
-                 v_min: float = -10.0, v_max: float = 10.0, noisy: bool = False, init: str = "xavier",
-                 datatype: str = "float32", numerics: str = "float32", optimizer: str = "rmsprop",
+                 v_min: float = -10.0, v_max: float = 10.0, noisy: bool = False, scale_screens: bool = True,
+                 init: str = "xavier", datatype: str = "float32", numerics: str = "float32", optimizer: str = "rmsprop",
                  learning_rate: float = 0.00025, decay_rate: float = 0.95, rmsprop_variant: str = "standard",
                  batch_size: int = 32, adam_epsilon: float = 1e-8, loss: str = "huber", clip_error: float = 1.0,
                  discount_rate: float = 0.99, min_reward: float = -1.0, max_reward: float = 1.0,
@@ -188,7 +188,8 @@ def make_network(num_actions: int, screen_shape: tuple[int, int], *, device: str
         raise ValueError(f"unknown loss {loss!r}")
     architecture = dict(num_actions=num_actions, history_length=history_length, screen_shape=screen_shape,
                         batch_norm=batch_norm, dueling=dueling, channels_last=channels_last,
-                        num_atoms=num_atoms, v_min=v_min, v_max=v_max, noisy=noisy)
+                        num_atoms=num_atoms, v_min=v_min, v_max=v_max, noisy=noisy,
+                        scale_screens=scale_screens)
     placement = dict(device=torch.device(device), dtype=DTYPES[datatype],
                      memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     online = QNetwork(**architecture)

@@ -2,7 +2,8 @@
 
 Architecture (Mnih et al. 2015, "Human-level control through deep reinforcement learning",
 Methods): 32 8x8 filters stride 4, 64 4x4 stride 2, 64 3x3 stride 1, 512 fully connected,
-one linear output per action, ReLU between. Input: uint8 states scaled to [0, 1] on the device.
+one linear output per action, ReLU between. Input: uint8 states scaled to [0, 1] on the device (or,
+with scale_screens off, fed as 0-255 values as Tianshou's Atari examples do).
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ class QNetwork(nn.Module):
             action a categorical distribution over num_atoms atoms evenly spaced in [v_min, v_max]
             (distributional.make_support); 0 is the Q-network.
         noisy: the fully connected layers are noisy (noisy.NoisyLinear, Fortunato et al. 2018).
+        scale_screens: divide the pixels by 255 (Nature DQN, the original); False feeds them as
+            0-255, as Tianshou's Atari examples do (their networks take the uint8 frames as floats
+            unscaled): every activation grows 255-fold, and with it the size of an Adam step in the
+            network's outputs.
 
     forward(states): uint8 or float (B, history_length, H, W) -> Q-values (B, num_actions), for C51
     the expected values sum_i p_i z_i. log_distribution(states): C51 only, log-probabilities
@@ -58,8 +63,10 @@ class QNetwork(nn.Module):
 
     def __init__(self, num_actions: int, history_length: int, screen_shape: tuple[int, int],
                  batch_norm: bool = False, dueling: bool = False, channels_last: bool = False,
-                 num_atoms: int = 0, v_min: float = -10.0, v_max: float = 10.0, noisy: bool = False):
+                 num_atoms: int = 0, v_min: float = -10.0, v_max: float = 10.0, noisy: bool = False,
+                 scale_screens: bool = True):
         super().__init__()
+        self.input_scale = 1.0 / 255.0 if scale_screens else 1.0
         self.channels_last = channels_last
         self.num_actions = num_actions
         self.num_atoms = num_atoms
@@ -117,7 +124,7 @@ class QNetwork(nn.Module):
     def _outputs(self, states: torch.Tensor) -> torch.Tensor:
         """Q-values (B, A), or for C51 the logits (B, A, N), in the output layers' dtype."""
         dtype = next(self.features.parameters()).dtype
-        x = states.to(dtype) * (1.0 / 255.0)
+        x = states.to(dtype) * self.input_scale
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         x = self.features(x)
