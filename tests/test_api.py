@@ -94,6 +94,16 @@ def test_train_from_python_returns_rows_and_snapshots_and_keeps_runs(tmp_path, m
         simple_dqn.train("catch", learning_rate="nan", overwrite=True, **options)
 
 
+def test_a_snapshot_keeps_its_unscaled_screens(tmp_path, monkeypatch):
+    # The input scale is part of the network: a snapshot trained on 0-255 pixels must be loaded so.
+    monkeypatch.chdir(tmp_path)
+    run = simple_dqn.train("catch", epochs=1, random_steps=100, train_steps=100, test_steps=50, replay_size=500,
+                           screen_width=36, screen_height=36, scale_screens=False, random_seed=1, backend="cpu",
+                           log_level="WARNING")
+    assert simple_dqn.load_policy(run.snapshots[-1]).network.online.input_scale == 1.0
+    assert simple_dqn.load_policy(run.snapshots[-1], scale_screens=True).network.online.input_scale == 1 / 255
+
+
 def readme_python_blocks():
     return re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
 
