@@ -101,7 +101,6 @@ def test_a_snapshot_keeps_its_unscaled_screens(tmp_path, monkeypatch):
                            screen_width=36, screen_height=36, scale_screens=False, random_seed=1, backend="cpu",
                            log_level="WARNING")
     assert simple_dqn.load_policy(run.snapshots[-1]).network.online.input_scale == 1.0
-    assert simple_dqn.load_policy(run.snapshots[-1], scale_screens=True).network.online.input_scale == 1 / 255
 
 
 def readme_python_blocks():

@@ -95,6 +95,8 @@ def test_snapshot_for_another_action_set_or_screen(tmp_path, precious_csv):
     assert_one_line_error(proc, "36x36 screens, not 36x44")
     proc = run_cli(["breakout", "--load_weights", snapshot, *TINY, "--csv_file", precious_csv])
     assert_one_line_error(proc, "game 'catch', not 'breakout'")
+    proc = run_cli(["--load_weights", snapshot, "--scale_screens", "false", *TINY, "--csv_file", precious_csv])
+    assert_one_line_error(proc, "trained on scaled pixels", "drop --scale_screens")
     assert_untouched(precious_csv)
 
 

@@ -72,6 +72,18 @@ def test_refuses_another_c51_support_or_its_absence(tmp_path):
         check_compatible("c51", c51, **same, support=(0, -10.0, 10.0))
 
 
+def test_refuses_another_input_scale(tmp_path):
+    net = network()
+    save(net, tmp_path / "b_1.safetensors")
+    fields = snapshot_fields(load_snapshot(str(tmp_path / "b_1.safetensors")))
+    same = dict(game="breakout", num_actions=4, screen_shape=(84, 84), history_length=4)
+    check_compatible("scaled", fields, **same, scale_screens=True)
+    with pytest.raises(UsageError, match="trained on scaled pixels.*drop --scale_screens"):
+        check_compatible("scaled", fields, **same, scale_screens=False)
+    with pytest.raises(UsageError, match="trained on 0-255 pixels"):
+        check_compatible("raw", dict(fields, scale_screens=False), **same, scale_screens=True)
+
+
 @pytest.mark.parametrize("damage", ["missing", "truncated", "text", "flipped", "no_metadata"])
 def test_damaged_files_give_usage_errors(tmp_path, damage):
     net = network()

@@ -252,7 +252,7 @@ def build(args, snapshot, **env_kwargs):
     if snapshot is not None:
         check_compatible(snapshot.path, snapshot_fields(snapshot), game=env.name, num_actions=env.num_actions,
                          screen_shape=env.screen_shape, history_length=args.history_length,
-                         support=(args.num_atoms, args.v_min, args.v_max))
+                         support=(args.num_atoms, args.v_min, args.v_max), scale_screens=args.scale_screens)
     mem = make_memory(args, env.screen_shape, rng, device)
     net = make_network(env.num_actions, env.screen_shape, device=device, **network_options(args))
     if snapshot is not None:

@@ -149,13 +149,17 @@ def load_snapshot(path: str) -> Snapshot:
 
 
 def check_compatible(source: str, saved: dict, *, game: str, num_actions: int, screen_shape: tuple[int, int],
-                     history_length: int, support: tuple[int, float, float] | None = None) -> None:
-    """Refuse a snapshot or checkpoint made for another game, action set, screen size, history or C51 support.
+                     history_length: int, support: tuple[int, float, float] | None = None,
+                     scale_screens: bool | None = None) -> None:
+    """Refuse a snapshot or checkpoint made for another game, action set, screen size, history, C51 support
+    or input scale.
 
     saved: the file's game, num_actions, screen_height, screen_width and history_length, and with
         support given its num_atoms (0: a Q-network), v_min and v_max (snapshot_fields() fills them in).
     support: the options' (num_atoms, v_min, v_max) (Bellemare et al. 2017); None skips that check
         (a checkpoint's support is one of the options fixed in a run).
+    scale_screens: the options' --scale_screens, against the file's (true where it has none); None
+        skips that check.
 
     Raises:
         UsageError: naming what differs and the fix.
@@ -173,6 +177,9 @@ def check_compatible(source: str, saved: dict, *, game: str, num_actions: int, s
     if problems:
         raise UsageError(f"{source!r} was made for {'; '.join(problems)}; use one made for this game and "
                          "these settings")
+    if scale_screens is not None and bool(saved.get("scale_screens", True)) != bool(scale_screens):
+        raise UsageError(f"{source!r} was trained on {'scaled' if saved.get('scale_screens', True) else '0-255'} "
+                         "pixels, but the options ask otherwise; drop --scale_screens to use the snapshot's")
     if support is None:
         return
     saved_support = (int(saved["num_atoms"]), float(saved["v_min"]), float(saved["v_max"]))
@@ -189,7 +196,7 @@ def snapshot_fields(snapshot: Snapshot) -> dict:
     return dict(game=snapshot.game, num_actions=snapshot.num_actions, screen_height=snapshot.screen_shape[0],
                 screen_width=snapshot.screen_shape[1], history_length=snapshot.history_length,
                 num_atoms=options.get("num_atoms", 0), v_min=options.get("v_min", -10.0),
-                v_max=options.get("v_max", 10.0))
+                v_max=options.get("v_max", 10.0), scale_screens=options.get("scale_screens", True))
 
 
 def describe_support(num_atoms: int, v_min: float, v_max: float) -> str:
