@@ -151,3 +151,21 @@ def test_network_trains_on_the_n_step_target():
 def test_n_step_needs_room_in_each_segment():
     with pytest.raises(ValueError, match="history_length \\+ n_step"):
         ReplayMemory(size=10, history_length=4, screen_shape=SHAPE, batch_size=2, n_step=6, streams=1)
+
+
+def test_bootstrap_next_state_takes_the_state_one_step_ahead():
+    """--bootstrap_next_state: the n-step return, discounted by gamma ** n, on the next state's value (Tianshou's C51)."""
+    torch.manual_seed(0)
+    net = network(history_length=2, screen_shape=(36, 36), optimizer="adam", learning_rate=1e-9, discount_rate=0.5,
+                  loss="mse", max_reward=1, min_reward=-1, num_actions=2, bootstrap_next_state=True)
+    rng = np.random.default_rng(0)
+    states = rng.integers(0, 255, (2, 5, 36, 36), dtype=np.uint8)  # history 2 + n 3
+    rewards = np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 0.0]], dtype=np.float32)
+    batch = Minibatch(states, np.array([1, 0]), rewards, np.array([False, True]), np.array([0, 1]),
+                      np.ones(2, dtype=np.float32), 3)
+    q_pre = net.predict(states[:, :2])
+    q_next = net.predict(states[:, 1:3])
+    assert not np.allclose(q_next[0].max(), net.predict(states[:, 3:])[0].max())  # the two targets differ
+    targets = np.array([1 + 0.5 + 0.125 * q_next[0].max(), 1.0])
+    td_errors = net.train(batch)
+    assert td_errors.cpu().numpy() == pytest.approx(targets - q_pre[[0, 1], [1, 0]], rel=1e-4, abs=1e-5)

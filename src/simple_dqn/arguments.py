@@ -75,7 +75,7 @@ REUSED_OPTIONS = (
     "replay_size", "history_length", "prioritized_replay", "priority_alpha", "priority_beta_start",
     "priority_epsilon", "n_step", "learning_rate", "discount_rate", "batch_size", "optimizer", "decay_rate",
     "rmsprop_variant", "clip_error", "loss", "min_reward", "max_reward", "batch_norm", "double_q",
-    "target_exploration_rate", "dueling", "noisy", "scale_screens", "adam_epsilon", "num_atoms", "v_min", "v_max",
+    "target_exploration_rate", "bootstrap_next_state", "dueling", "noisy", "scale_screens", "adam_epsilon", "num_atoms", "v_min", "v_max",
     "init", "datatype", "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
     "exploration_decay_steps", "exploration_rate_test", "train_frequency", "train_repeat",
     "target_steps", "random_starts", "fire_reset", "random_steps", "train_steps", "test_steps", "test_games",
@@ -200,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "epsilon-greedy policy with this exploration rate, (1 - e) * max_a Q + e * mean_a Q (Expected "
                      "Sarsa, Sutton and Barto 2018, section 6.6), so that the agent learns the values of the "
                      "slightly random policy it is tested with (--exploration_rate_test); 0: Q-learning's max.")
+    _flag(net, "--bootstrap_next_state", default=False, help="With --n_step > 1, bootstrap the TD target from "
+          "the state one step ahead (discounted by discount_rate ** n_step) instead of n_step steps ahead, as "
+          "Tianshou's C51 and Rainbow do; each of the next n_step - 1 rewards is then counted again inside the "
+          "bootstrapped value.")
     _flag(net, "--dueling", default=False, help="Dueling network head (Wang et al. 2016).")
     net.add_argument("--num_atoms", type=int, default=0, help="Distributional DQN, C51 (Bellemare et al. 2017): "
                      "learn per action a distribution over this many atoms evenly spaced in [--v_min, --v_max] "

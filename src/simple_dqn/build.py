@@ -147,7 +147,8 @@ def make_memory(args, screen_shape, rng, device: str = "cpu"):
 NETWORK_OPTIONS = ("history_length", "batch_norm", "dueling", "channels_last", "num_atoms", "v_min", "v_max", "noisy",
                    "scale_screens", "init", "datatype", "numerics", "optimizer", "learning_rate", "decay_rate",
                    "rmsprop_variant", "batch_size", "adam_epsilon", "loss", "clip_error", "discount_rate", "min_reward",
-                   "max_reward", "double_q", "target_exploration_rate", "autocast", "cuda_graphs")
+                   "max_reward", "double_q", "target_exploration_rate", "bootstrap_next_state", "autocast",
+                   "cuda_graphs")
 
 
 def network_options(args) -> dict:
@@ -162,8 +163,8 @@ def make_network(num_actions: int, screen_shape: tuple[int, int], *, device: str
                  learning_rate: float = 0.00025, decay_rate: float = 0.95, rmsprop_variant: str = "standard",
                  batch_size: int = 32, adam_epsilon: float = 1e-8, loss: str = "huber", clip_error: float = 1.0,
                  discount_rate: float = 0.99, min_reward: float = -1.0, max_reward: float = 1.0,
-                 double_q: bool = False, target_exploration_rate: float = 0.0, autocast: str = "none",
-                 cuda_graphs: bool | None = None):
+                 double_q: bool = False, target_exploration_rate: float = 0.0, bootstrap_next_state: bool = False,
+                 autocast: str = "none", cuda_graphs: bool | None = None):
     """The Q-networks and their update from parts: the Nature network (online, initialised, and
     target), the optimizer over the online weights and the TD loss.
 
@@ -214,7 +215,8 @@ def make_network(num_actions: int, screen_shape: tuple[int, int], *, device: str
                             rmsprop_variant=rmsprop_variant, batch_size=batch_size, adam_epsilon=adam_epsilon)
     return DeepQNetwork(online, target, update, partial(td_loss, loss=loss, clip_error=clip_error),
                         discount_rate=discount_rate, min_reward=min_reward, max_reward=max_reward,
-                        double_q=double_q, target_exploration_rate=target_exploration_rate, autocast=autocast,
+                        double_q=double_q, target_exploration_rate=target_exploration_rate,
+                        bootstrap_next_state=bootstrap_next_state, autocast=autocast,
                         cuda_graphs=graphs, compute=compute)
 
 

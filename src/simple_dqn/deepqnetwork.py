@@ -237,6 +237,13 @@ class DeepQNetwork:
         double_q: double Q-learning TD target.
         target_exploration_rate: bootstrap on the value of the epsilon-greedy policy with this
             exploration rate (Expected Sarsa; td_targets); 0: the greedy policy's (Q-learning).
+        bootstrap_next_state: with n-step minibatches, bootstrap from the state one step ahead
+            (still discounted by discount_rate ** n_step) instead of the state n_step steps ahead,
+            as Tianshou's C51 and Rainbow do (thu-ml/tianshou, policy/modelfree/c51.py,
+            _target_dist: the n-step return's support is applied to the distribution of
+            batch.obs_next). Each of the next n_step - 1 rewards is then counted again inside
+            the bootstrapped value: larger values over a horizon of about 1 / (1 - gamma ** n_step)
+            steps. False: the n-step TD target of Sutton (1988) and Hessel et al. (2018).
         autocast: "none" (compute in the parameters' dtype), "bfloat16" or "float16": mixed
             precision for the forward and backward passes (weights, optimizer and loss stay).
         cuda_graphs: replay the update and the prediction as CUDA graphs (CUDA devices only):
@@ -261,7 +268,8 @@ class DeepQNetwork:
 
     def __init__(self, online: nn.Module, target: nn.Module, optimizer, loss, *,
                  discount_rate: float = 0.99, min_reward: float = -1.0, max_reward: float = 1.0,
-                 double_q: bool = False, target_exploration_rate: float = 0.0, autocast: str = "none",
+                 double_q: bool = False, target_exploration_rate: float = 0.0, bootstrap_next_state: bool = False,
+                 autocast: str = "none",
                  cuda_graphs: bool = False, compute: nn.Module | None = None):
         parameter = next(online.parameters())
         self.device, self.dtype = parameter.device, parameter.dtype
@@ -284,6 +292,7 @@ class DeepQNetwork:
         self.min_reward, self.max_reward = min_reward, max_reward
         self.double_q = double_q
         self.target_exploration_rate = target_exploration_rate
+        self.bootstrap_next_state = bootstrap_next_state
         self.autocast_dtype = AUTOCAST[autocast]
         self.target.requires_grad_(False)
         self.noisy = bool(getattr(online, "noisy", False))
@@ -386,7 +395,9 @@ class DeepQNetwork:
         weights = weights.to(self.dtype)
         if n > 1:
             rewards = n_step_returns(rewards, self.discount_rate)
-        prestates, poststates = states[:, :states.shape[1] - n], states[:, n:]
+        history_length = states.shape[1] - n
+        prestates = states[:, :history_length]
+        poststates = states[:, 1:history_length + 1] if self.bootstrap_next_state else states[:, n:]
         if self.online.num_atoms:
             return self._update_distributional(prestates, poststates, actions, rewards, terminals, weights, n)
         with torch.no_grad(), self._autocast():
