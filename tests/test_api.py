@@ -101,6 +101,8 @@ def test_a_snapshot_keeps_its_unscaled_screens(tmp_path, monkeypatch):
                            screen_width=36, screen_height=36, scale_screens=False, random_seed=1, backend="cpu",
                            log_level="WARNING")
     assert simple_dqn.load_policy(run.snapshots[-1]).network.online.input_scale == 1.0
+    with pytest.raises(UsageError, match="0-255 pixels"):
+        simple_dqn.load_policy(run.snapshots[-1], scale_screens=True)
 
 
 def readme_python_blocks():

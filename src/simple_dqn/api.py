@@ -120,12 +120,17 @@ def load_policy(snapshot: str, **options) -> Policy:
     """The snapshot's agent as a Policy (its stored options, overridden by options).
 
     Raises:
-        UsageError: a missing, damaged or foreign snapshot, or a bad option.
+        UsageError: a missing, damaged or foreign snapshot, a bad option, or an option that
+            contradicts the snapshot's network (history, C51 support, input scale).
     """
     from simple_dqn.arguments import load_arguments
     from simple_dqn.build import choose_device, make_network, network_options
+    from simple_dqn.snapshot import check_compatible, snapshot_fields
 
     args, loaded = load_arguments(["--load_weights", snapshot, "--log_level", "WARNING", *_argv(options)])
+    check_compatible(loaded.path, snapshot_fields(loaded), game=loaded.game, num_actions=loaded.num_actions,
+                     screen_shape=loaded.screen_shape, history_length=args.history_length,
+                     support=(args.num_atoms, args.v_min, args.v_max), scale_screens=args.scale_screens)
     network = make_network(loaded.num_actions, tuple(loaded.screen_shape), device=choose_device(args),
                            **network_options(args))
     try:
