@@ -259,3 +259,22 @@ def test_fire_reset_fires_after_each_random_start():
     for stream in range(3):
         column = [actions[stream] for actions in sent]
         assert column[:noops[stream] + 2] == [0] * noops[stream] + [1, 2]
+
+
+def test_hidden_start_actions_are_not_stored_and_the_episode_begins_after_them():
+    """store_start_actions=False: one game stores its start row after the no-ops and FIRE, from
+    the screen they leave; three games store nothing of a stream's start, then a start row of
+    the screen its last start action returned, then its own transitions."""
+    agent, tape = make_agent(1, random_starts=2, fire_action=1, store_start_actions=False)
+    agent.begin(store=True)
+    sent = [e for e in tape if e[0] == "env.send"]
+    assert len(sent) >= 3 and sent[-1] == ("env.send", [1])  # no-ops, then FIRE, played at once
+    assert [e for e in tape if e[0] == "mem.add"] == [("mem.add", 0, "start")]
+    assert agent.buffer.states[0, -1, 0, 0] == len(sent)  # the screen the last start action returned
+    agent, tape = make_agent(3, random_starts=2, fire_action=1, store_start_actions=False)
+    agent.train(3 * 6)
+    noops = np.random.default_rng(0).integers(1, 3, size=3) + 1
+    for stream in range(3):
+        adds = [e[2] for e in tape if e[0] == "mem.add" and e[1] == stream]
+        # The start row comes after the no-ops and FIRE (noops + 1 steps), then one transition a step.
+        assert adds == ["start"] + [(2, False)] * (6 - noops[stream] - 1)

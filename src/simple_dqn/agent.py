@@ -73,6 +73,10 @@ class Agent:
         fire_action: the index of FIRE in the action set, played as each episode's last start
             action, after its no-ops; None (the default, as DeepMind) leaves the first action to the
             agent.
+        store_start_actions: store the start actions in the replay memory as transitions (True, as
+            the original's published runs). False hides them, as DeepMind's environment wrapper and
+            Baselines' NoopResetEnv / FireResetEnv do: the episode the agent learns from begins
+            after its random start, with a start row of the screen it leaves and a zero-padded state.
         total_train_steps: train steps already played (a resumed run).
         rng: numpy Generator for exploration and random starts.
 
@@ -96,7 +100,7 @@ class Agent:
                  exploration_rate_end: float = 0.1, exploration_decay_steps: int = 1_000_000,
                  exploration_rate_test: float = 0.05, train_frequency: int = 4, train_repeat: int = 1,
                  target_steps: int = 10_000, random_starts: int = 30, fire_action: int | None = None,
-                 total_train_steps: int = 0, rng: np.random.Generator | None = None):
+                 store_start_actions: bool = True, total_train_steps: int = 0, rng: np.random.Generator | None = None):
         self.env = environment
         self.mem = memory
         self.net = net
@@ -114,6 +118,7 @@ class Agent:
         self.target_steps = target_steps
         self.random_starts = random_starts
         self.fire_action = fire_action
+        self.store_start_actions = store_start_actions
         self.total_train_steps = total_train_steps
         self.rng = rng if rng is not None else np.random.default_rng()
         self.start_actions_left = np.zeros(self.num_envs, dtype=np.int64)
@@ -139,7 +144,8 @@ class Agent:
         """Start the next episode of the streams in mask (bool (N,)), each with a random start.
 
         The state is zero-padded around the episode's first screen and, with store, the
-        stream's memory segment gets a start row. The random start is history_length..
+        stream's memory segment gets a start row (with store_start_actions False: both once the
+        random start is over, see observe). The random start is history_length..
         random_starts no-ops plus one, as the original (when random_starts is smaller than
         history_length: 0..random_starts), then FIRE with fire_action. A stream whose episode
         ended during its start actions (a game shorter than random_starts) starts the next one
@@ -147,24 +153,38 @@ class Agent:
         phase's step count.
         """
         draw = mask & ~self._start_action_sent
-        self._begin(mask, store)
+        screens = self._begin(mask, store)
         if draw.any():
             low = min(self.history_length, self.random_starts)
             noops = self.rng.integers(low, self.random_starts + 1, size=int(draw.sum()))
             if self.random_starts >= self.history_length:
                 noops += 1
             self.start_actions_left[draw] += noops
+        if not self.store_start_actions:
+            self._start_learning(mask & (self.start_actions_left == 0), screens, store)  # no random start
         if self.num_envs == 1:
             self._play_start_actions(store)
 
-    def _begin(self, mask: np.ndarray, store: bool) -> None:
-        """New episodes' first screens into the states and (with store) start rows into the memory."""
+    def _begin(self, mask: np.ndarray, store: bool) -> np.ndarray:
+        """New episodes' first screens into the states and (with store and store_start_actions) start
+        rows into the memory; returns the screens, uint8 (N, H, W)."""
         screens = self.env.restart(mask)
+        self.buffer.begin(mask, screens)
+        if store and self.store_start_actions:
+            for i in np.flatnonzero(mask):
+                self.mem.add(0, 0.0, screens[i], False, start=True, stream=i)
+        self.start_actions_left[mask] = 0 if self.fire_action is None else 1
+        return screens
+
+    def _start_learning(self, mask: np.ndarray, screens: np.ndarray, store: bool) -> None:
+        """With store_start_actions False: the streams in mask have played their random start, and
+        their episode begins here, a zero-padded state and (with store) a start row of screens."""
+        if not mask.any():
+            return
         self.buffer.begin(mask, screens)
         if store:
             for i in np.flatnonzero(mask):
                 self.mem.add(0, 0.0, screens[i], False, start=True, stream=i)
-        self.start_actions_left[mask] = 0 if self.fire_action is None else 1
 
     def _start_actions(self) -> np.ndarray:
         """The actions of the streams' start actions, int64 (N,): no-ops, and FIRE as the last."""
@@ -174,16 +194,20 @@ class Agent:
 
     def _play_start_actions(self, store: bool) -> None:
         """One game's start actions, played at once: they are not steps of the phase (the original's counting)."""
+        played = False
         while self.start_actions_left[0]:
             action = self._start_actions()
             self.start_actions_left[0] -= 1
             self.env.send(action)
             rewards, screens, terminals = self.env.recv()
             self.buffer.add(screens)
-            if store:
+            played = True
+            if store and self.store_start_actions:
                 self.mem.add(int(action[0]), float(rewards[0]), screens[0], bool(terminals[0]), stream=0)
             if terminals[0]:
-                self._begin(terminals, store)  # the game ended within its start actions: no more no-ops
+                screens = self._begin(terminals, store)  # the game ended within its start actions: no more no-ops
+        if played and not self.store_start_actions:
+            self._start_learning(np.ones(1, dtype=np.bool_), screens, store)
 
     def choose_actions(self, exploration_rate: float) -> np.ndarray:
         """Epsilon-greedy actions of all streams, int64 (N,); the start actions where they are due.
@@ -239,11 +263,16 @@ class Agent:
         rewards, screens, terminals = self.env.recv()
         actions = self._sent
         self.buffer.add(screens)
+        hidden = None if self.store_start_actions or not self._start_action_sent.any() else self._start_action_sent
+        if hidden is not None:
+            # The start actions are not stored; those that ended a random start begin the episode.
+            self._start_learning(hidden & (self.start_actions_left == 0) & ~terminals, screens, store)
         if store:
             # Python scalars: numpy ones make each of the memory's element stores several times slower.
             add, stored = self.mem.add, zip(actions.tolist(), rewards.tolist(), terminals.tolist())
             for i, (action, reward, terminal) in enumerate(stored):
-                add(action, reward, screens[i], terminal, stream=i)
+                if hidden is None or not hidden[i]:
+                    add(action, reward, screens[i], terminal, stream=i)
         if self.callback is not None:
             if active is None:
                 self.callback.on_step(actions, rewards, terminals, exploration_rate)

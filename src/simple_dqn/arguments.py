@@ -78,7 +78,7 @@ REUSED_OPTIONS = (
     "target_exploration_rate", "bootstrap_next_state", "dueling", "noisy", "scale_screens", "adam_epsilon", "num_atoms", "v_min", "v_max",
     "init", "datatype", "autocast", "channels_last", "exploration_rate_start", "exploration_rate_end",
     "exploration_decay_steps", "exploration_rate_test", "train_frequency", "train_repeat",
-    "target_steps", "random_starts", "fire_reset", "random_steps", "train_steps", "test_steps", "test_games",
+    "target_steps", "random_starts", "fire_reset", "store_start_actions", "random_steps", "train_steps", "test_steps", "test_games",
     "checkpoint", "preset", "num_envs",
 )
 
@@ -271,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
           "after its random start (after each lost life in training), on Atari games (ROMs or Gymnasium's "
           "ALE ids) that have FIRE: Breakout's ball waits for it (OpenAI Baselines' FireResetEnv, used by "
           "Tianshou); other games play as without.")
+    _flag(agent, "--store_start_actions", default=True, help="Store the random start's no-ops (and FIRE) in "
+          "the replay memory as transitions, as the original's published runs; false hides them, as DeepMind's "
+          "and Baselines' environment wrappers: the learned episode begins after its random start.")
 
     vis = parser.add_argument_group("Visualization")
     vis.add_argument("--visualization_filters", type=int, default=4, help="Number of filters to visualize "

@@ -272,5 +272,6 @@ def build(args, snapshot, **env_kwargs):
                   exploration_rate_test=args.exploration_rate_test, train_frequency=args.train_frequency,
                   train_repeat=args.train_repeat, target_steps=args.target_steps,
                   random_starts=args.random_starts, fire_action=env.fire_action if args.fire_reset else None,
+                  store_start_actions=args.store_start_actions,
                   total_train_steps=args.start_epoch * args.train_steps, rng=rng)
     return env, mem, net, agent
