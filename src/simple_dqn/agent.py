@@ -14,6 +14,10 @@ they are played at once and are not steps of the phase (the original's counting)
 they are played as the stream's actions in the steps of all streams, and count, so that no
 stream waits for another. For the same reason a phase of N games ends on the first
 step of all streams that reaches its number of steps (up to N - 1 steps more).
+The start actions are stored in the replay memory as transitions, as the original's
+published runs did; with store_start_actions False they are hidden, as DeepMind's and
+Baselines' environment wrappers hide them, and the episode the memory and the state see
+begins after them.
 
 A step of a phase, top to bottom (Agent._run):
 
