@@ -173,16 +173,14 @@ class Agent:
         """New episodes' first screens into the states and (with store and store_start_actions) start
         rows into the memory; returns the screens, uint8 (N, H, W)."""
         screens = self.env.restart(mask)
-        self.buffer.begin(mask, screens)
-        if store and self.store_start_actions:
-            for i in np.flatnonzero(mask):
-                self.mem.add(0, 0.0, screens[i], False, start=True, stream=i)
+        self._start_learning(mask, screens, store and self.store_start_actions)
         self.start_actions_left[mask] = 0 if self.fire_action is None else 1
         return screens
 
     def _start_learning(self, mask: np.ndarray, screens: np.ndarray, store: bool) -> None:
-        """With store_start_actions False: the streams in mask have played their random start, and
-        their episode begins here, a zero-padded state and (with store) a start row of screens."""
+        """The episode of the streams in mask begins at screens (uint8 (N, H, W)): a zero-padded state
+        and (with store) a start row in the stream's memory segment. Called at the restart, and
+        with store_start_actions False once more where the random start ends."""
         if not mask.any():
             return
         self.buffer.begin(mask, screens)
