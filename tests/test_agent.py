@@ -172,20 +172,20 @@ def test_three_games_train_while_the_games_step():
     assert tape[send + 5] == ("mem.sample",)  # the minibatches come after the step is stored
 
 
-def test_three_games_random_starts_are_counted_no_op_actions():
-    agent, tape = make_agent(3, random_starts=2, train_frequency=100, target_steps=0)
-    draws = np.random.default_rng(0)
-    assert agent.test(3) == 3
-    draws.integers(1, 3, size=3)
-    steps = [event for event in tape if event[0] == "env.send"]
-    assert steps == [("env.send", [0, 0, 0])]  # every stream starts with at least two no-ops
-    assert ("stats.on_step", 3) in tape and "net.predict" not in [event[0] for event in tape]
-    noops = draws.integers(1, 3, size=3) + 1  # the next phase's random starts (history 1 .. 2, plus one)
-    agent.test(3 * (int(noops.max()) + 1))
-    first_actions = [event[1] for event in tape if event[0] == "env.send"]
+def test_three_games_random_starts_are_no_op_actions_not_counted_as_steps():
+    """Each stream plays its no-ops in the steps of all three; a step counts only the streams
+    that chose their action, in the phase, the statistics and the update period."""
+    agent, tape = make_agent(3, random_starts=2, train_frequency=1, target_steps=0)
+    noops = np.random.default_rng(0).integers(1, 3, size=3) + 1  # history 1 .. 2 no-ops, plus one
+    played = agent.train(3)
+    sends = [event[1] for event in tape if event[0] == "env.send"]
     for stream in range(3):
-        column = [actions[stream] for actions in first_actions[1:]]  # the second phase's steps
-        assert column[:noops[stream]] == [0] * noops[stream] and column[noops[stream]] == 2
+        column = [actions[stream] for actions in sends]
+        assert column[:noops[stream]] == [0] * noops[stream] and column[noops[stream]:] == [2] * (len(sends) - noops[stream])
+    chosen = [sum(step >= n for n in noops) for step in range(len(sends))]
+    assert played == sum(chosen) >= 3 and sum(chosen[:-1]) < 3
+    assert [event[1] for event in tape if event[0] == "stats.on_step"] == chosen
+    assert tape.count(("net.train",)) == played == agent.total_train_steps
 
 
 def test_play_counts_whole_games_of_all_streams():
@@ -273,8 +273,9 @@ def test_hidden_start_actions_are_not_stored_and_the_episode_begins_after_them()
     assert agent.buffer.states[0, -1, 0, 0] == len(sent)  # the screen the last start action returned
     agent, tape = make_agent(3, random_starts=2, fire_action=1, store_start_actions=False)
     agent.train(3 * 6)
+    steps = sum(e[0] == "env.send" for e in tape)
     noops = np.random.default_rng(0).integers(1, 3, size=3) + 1
     for stream in range(3):
         adds = [e[2] for e in tape if e[0] == "mem.add" and e[1] == stream]
         # The start row comes after the no-ops and FIRE (noops + 1 steps), then one transition a step.
-        assert adds == ["start"] + [(2, False)] * (6 - noops[stream] - 1)
+        assert adds == ["start"] + [(2, False)] * (steps - noops[stream] - 1)

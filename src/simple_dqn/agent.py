@@ -2,18 +2,20 @@
 
 One game is N = 1. Per step of all N streams the agent makes at most one batched prediction
 (uint8 (N, history_length, H, W) in, (N, num_actions) out), steps the games together, stores
-each stream's transition in that stream's segment of the replay memory and counts N
-environment steps. Training keeps the replay ratio of one game: train_repeat minibatches per
-train_frequency environment steps counted over all streams, and a target copy every
-target_steps of them.
+each stream's transition in that stream's segment of the replay memory and counts the
+environment steps of the streams that chose their action (at most N). Training keeps the
+replay ratio of one game: train_repeat minibatches per train_frequency environment steps
+counted over all streams, and a target copy every target_steps of them.
 
 Each episode starts with its start actions: a random number of no-ops (Mnih et al. 2015: up
 to 30), then, with fire_action set, FIRE: Breakout's ball waits for it after every new game and
-lost life (OpenAI Baselines' FireResetEnv, which Tianshou's Atari examples use). With one game
-they are played at once and are not steps of the phase (the original's counting); with N games
-they are played as the stream's actions in the steps of all streams, and count, so that no
-stream waits for another. For the same reason a phase of N games ends on the first
-step of all streams that reaches its number of steps (up to N - 1 steps more).
+lost life (OpenAI Baselines' FireResetEnv, which Tianshou's Atari examples use). They are not
+steps: not of the phase, the exploration schedule, the update period or the statistics (the
+original's counting, and Baselines' and Tianshou's, whose environment reset plays them). With
+one game they are played at once; with N games they are played as the stream's actions in the
+steps of all streams, so that no stream waits for another. For the same reason a phase of N
+games ends on the first step of all streams that reaches its number of steps (up to N - 1
+steps more).
 The start actions are stored in the replay memory as transitions, as the original's
 published runs did; with store_start_actions False they are hidden, as DeepMind's and
 Baselines' environment wrappers hide them, and the episode the memory and the state see
@@ -277,14 +279,18 @@ class Agent:
                     add(action, reward, screens[i], terminal, stream=i)
         if self.callback is not None:
             if active is None:
-                self.callback.on_step(actions, rewards, terminals, exploration_rate)
+                self.callback.on_step(actions, rewards, terminals, exploration_rate, steps=self.chosen_actions())
             else:
                 self.callback.on_step(actions, rewards * active, terminals & active, exploration_rate,
-                                      steps=int(active.sum()))
+                                      steps=int(np.count_nonzero(active & ~self._start_action_sent)))
         return rewards, terminals
 
+    def chosen_actions(self) -> int:
+        """How many streams chose the action of the step just sent: its steps; start actions are not steps."""
+        return self.num_envs - int(np.count_nonzero(self._start_action_sent))
+
     def _run(self, steps: int, restart: bool, store: bool, train: bool, rate) -> int:
-        """Steps of all streams until at least ``steps`` environment steps are played."""
+        """Steps of all streams until at least ``steps`` environment steps are played (start actions not counted)."""
         if restart:
             self.begin(store)
         played = 0
@@ -296,22 +302,23 @@ class Agent:
             while played < steps and not self.stop_requested:
                 exploration_rate = rate()
                 self.act(exploration_rate)
+                counted = self.chosen_actions()
                 if overlap:
-                    self._train_due()  # while the games step; the minibatches predate this step
+                    self._train_due(counted)  # while the games step; the minibatches predate this step
                 _, terminals = self.observe(exploration_rate, store)
                 if np.count_nonzero(terminals):
                     self.start_episodes(terminals, store)
                 if train and not overlap:
-                    self._train_due()
-                played += self.num_envs
+                    self._train_due(counted)
+                played += counted
         finally:
             if noise is not None:
                 noise(False)
         return played
 
-    def _train_due(self) -> None:
-        """The target copies and minibatches due for the N environment steps of one step."""
-        for _ in range(self.num_envs):
+    def _train_due(self, steps: int) -> None:
+        """The target copies and minibatches due for the given environment steps of one step (0..N)."""
+        for _ in range(steps):
             self.count_train_step()
 
     def play_random(self, random_steps: int, restart: bool = True) -> int:
