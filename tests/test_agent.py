@@ -181,7 +181,7 @@ def test_three_games_random_starts_are_no_op_actions_not_counted_as_steps():
     sends = [event[1] for event in tape if event[0] == "env.send"]
     for stream in range(3):
         column = [actions[stream] for actions in sends]
-        assert column[:noops[stream]] == [0] * noops[stream] and column[noops[stream]:] == [2] * (len(sends) - noops[stream])
+        assert column == [0] * noops[stream] + [2] * (len(sends) - noops[stream])
     chosen = [sum(step >= n for n in noops) for step in range(len(sends))]
     assert played == sum(chosen) >= 3 and sum(chosen[:-1]) < 3
     assert [event[1] for event in tape if event[0] == "stats.on_step"] == chosen
