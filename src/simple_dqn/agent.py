@@ -130,6 +130,7 @@ class Agent:
         self.start_actions_left = np.zeros(self.num_envs, dtype=np.int64)
         # Streams whose last action was a start action.
         self._start_action_sent = np.zeros(self.num_envs, dtype=np.bool_)
+        self.counted_steps = 0  # streams that chose the last step's action: its environment steps (start actions are not)
         self._sent = np.zeros(self.num_envs, dtype=np.int64)
         self.callback = None
         self.threads = None  # threads.AdaptiveThreads: torch's threads follow the free cores
@@ -250,6 +251,7 @@ class Agent:
             actions = self.choose_actions(exploration_rate)
         np.greater(self.start_actions_left, 0, out=self._start_action_sent)
         self.start_actions_left -= self._start_action_sent
+        self.counted_steps = self.num_envs - int(np.count_nonzero(self._start_action_sent))  # the step's steps
         self.env.send(actions)
         self._sent = actions
         return actions
@@ -279,15 +281,11 @@ class Agent:
                     add(action, reward, screens[i], terminal, stream=i)
         if self.callback is not None:
             if active is None:
-                self.callback.on_step(actions, rewards, terminals, exploration_rate, steps=self.chosen_actions())
+                self.callback.on_step(actions, rewards, terminals, exploration_rate, steps=self.counted_steps)
             else:
                 self.callback.on_step(actions, rewards * active, terminals & active, exploration_rate,
                                       steps=int(np.count_nonzero(active & ~self._start_action_sent)))
         return rewards, terminals
-
-    def chosen_actions(self) -> int:
-        """How many streams chose the action of the step just sent: its steps; start actions are not steps."""
-        return self.num_envs - int(np.count_nonzero(self._start_action_sent))
 
     def _run(self, steps: int, restart: bool, store: bool, train: bool, rate) -> int:
         """Steps of all streams until at least ``steps`` environment steps are played (start actions not counted)."""
@@ -302,7 +300,7 @@ class Agent:
             while played < steps and not self.stop_requested:
                 exploration_rate = rate()
                 self.act(exploration_rate)
-                counted = self.chosen_actions()
+                counted = self.counted_steps
                 if overlap:
                     self._train_due(counted)  # while the games step; the minibatches predate this step
                 _, terminals = self.observe(exploration_rate, store)
