@@ -130,7 +130,8 @@ class Agent:
         self.start_actions_left = np.zeros(self.num_envs, dtype=np.int64)
         # Streams whose last action was a start action.
         self._start_action_sent = np.zeros(self.num_envs, dtype=np.bool_)
-        self.counted_steps = 0  # streams that chose the last step's action: its environment steps (start actions are not)
+        # Streams that chose the last step's action: its environment steps (start actions are not).
+        self.counted_steps = 0
         self._sent = np.zeros(self.num_envs, dtype=np.int64)
         self.callback = None
         self.threads = None  # threads.AdaptiveThreads: torch's threads follow the free cores
