@@ -68,7 +68,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--game", default="Breakout", help="envpool game name without -v5 (default Breakout)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=10, help="epochs of 100,000 environment steps")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--steps_per_epoch", type=int, default=100_000, help="environment steps per epoch")
+    parser.add_argument("--test_step_cap", type=int, default=27_000, help="a test game's step cap (envpool's)")
     parser.add_argument("--threads", type=int, default=2, help="PyTorch CPU threads")
     parser.add_argument("--csv_file", required=True, help="results CSV to write (16 columns, test rows)")
     args = parser.parse_args()
@@ -77,7 +79,7 @@ def main() -> None:
     train_envs = envpool.make_gymnasium(task, num_envs=10, seed=args.seed, episodic_life=True, reward_clip=True,
                                         stack_num=4)
     test_envs = envpool.make_gymnasium(task, num_envs=10, seed=args.seed, episodic_life=False, reward_clip=False,
-                                       stack_num=4)
+                                       stack_num=4, max_episode_steps=args.test_step_cap)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     net = C51Network(4, train_envs.action_space.n, 51)
@@ -98,7 +100,7 @@ def main() -> None:
     train_collector.reset()
     train_collector.collect(n_step=320)
     trainer = OffpolicyTrainer(policy=policy, train_collector=train_collector, test_collector=test_collector,
-                               max_epoch=args.epochs, step_per_epoch=100_000, step_per_collect=10,
+                               max_epoch=args.epochs, step_per_epoch=args.steps_per_epoch, step_per_collect=10,
                                episode_per_test=10, batch_size=32, train_fn=train_fn, test_fn=test_fn,
                                update_per_step=0.1, test_in_train=False, show_progress=False)
     rows = []
