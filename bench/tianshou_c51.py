@@ -18,7 +18,6 @@ installs Tianshou and envpool into bench/.venv-tianshou (bench only).
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 import time
@@ -32,6 +31,7 @@ from tianshou.trainer import OffpolicyTrainer
 from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
+from simple_dqn.atomic import write_dicts_csv_atomic  # noqa: E402
 from simple_dqn.statistics import CSV_COLUMNS  # noqa: E402
 
 
@@ -53,15 +53,6 @@ class C51Network(nn.Module):
     def forward(self, obs, state=None, info=None):
         logits = self.net(torch.as_tensor(obs, dtype=torch.float32))
         return logits.view(-1, self.num_actions, self.num_atoms).softmax(-1), state
-
-
-def write_csv(path: str, rows: list[list]) -> None:
-    """Writes the header and rows to a temporary file, then renames it over path."""
-    with open(path + ".tmp", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(rows)
-    os.replace(path + ".tmp", path)
 
 
 def main() -> None:
@@ -110,11 +101,12 @@ def main() -> None:
         now = time.time()
         env_steps = int(train_collector.collect_step)
         nan = float("nan")
-        rows.append([stats.epoch, "test", int(stats.test_collect_stat.n_collected_steps), len(returns),
-                     returns.mean(), returns.min(), returns.max(), 0.005, env_steps, nan, nan, nan,
-                     int(stats.info_stat.gradient_step), now - start, now - epoch_start, nan])
+        values = [stats.epoch, "test", int(stats.test_collect_stat.n_collected_steps), len(returns), returns.mean(),
+                  returns.min(), returns.max(), 0.005, env_steps, nan, nan, nan, int(stats.info_stat.gradient_step),
+                  now - start, now - epoch_start, nan]
+        rows.append(dict(zip(CSV_COLUMNS, values)))
         epoch_start = now
-        write_csv(args.csv_file, rows)
+        write_dicts_csv_atomic(args.csv_file, CSV_COLUMNS, rows)
         print(f"epoch {stats.epoch}: {env_steps} environment steps, test average {returns.mean():.1f} "
               f"(min {returns.min():.0f}, max {returns.max():.0f}), {now - start:.0f} s", flush=True)
 
